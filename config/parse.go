@@ -1,0 +1,409 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// This file holds the parsers of the small string syntaxes the schema uses
+// (sizes, durations, targets, header pairs, host and path patterns, rewrites,
+// algorithms). Validation and the data plane's build step both call them, so
+// a string means the same thing everywhere.
+
+// ParseSize parses a size such as "1mb", "512kb", "64KiB", "1.5 GB" or a plain
+// number of bytes. Units are powers of 1024 (b, kb/kib/k, mb/mib/m, gb/gib/g).
+func ParseSize(s string) (uint64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.TrimSpace(t[i:])
+	if num == "" {
+		return 0, fmt.Errorf("invalid size %q: want a number and an optional unit (b, kb, mb, gb)", s)
+	}
+	var mult float64
+	switch unit {
+	case "", "b":
+		mult = 1
+	case "k", "kb", "kib":
+		mult = 1 << 10
+	case "m", "mb", "mib":
+		mult = 1 << 20
+	case "g", "gb", "gib":
+		mult = 1 << 30
+	case "t", "tb", "tib":
+		mult = 1 << 40
+	default:
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q (use b, kb, mb, gb)", s, unit)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	v := f * mult
+	if v >= 1<<63 {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	return uint64(v), nil
+}
+
+// humanUnits maps humantime unit names to Go duration units.
+var humanUnits = map[string]time.Duration{
+	"ns": time.Nanosecond, "nsec": time.Nanosecond,
+	"us": time.Microsecond, "µs": time.Microsecond, "usec": time.Microsecond,
+	"ms": time.Millisecond, "msec": time.Millisecond, "millis": time.Millisecond,
+	"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
+	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+	"h": time.Hour, "hr": time.Hour, "hrs": time.Hour, "hour": time.Hour, "hours": time.Hour,
+	"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+}
+
+// ParseDuration parses a Go duration ("1m30s", "250ms") or a humantime one
+// ("1min 30s", "2 hours", "1d"). Negative durations are refused.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if d, err := time.ParseDuration(t); err == nil {
+		if d < 0 {
+			return 0, fmt.Errorf("invalid duration %q: negative", s)
+		}
+		return d, nil
+	}
+	var total time.Duration
+	rest := t
+	for rest != "" {
+		rest = strings.TrimLeft(rest, " ")
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("invalid duration %q: want e.g. \"30s\", \"1m30s\" or \"2h\"", s)
+		}
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		rest = strings.TrimLeft(rest[i:], " ")
+		j := 0
+		for j < len(rest) && !unicode.IsDigit(rune(rest[j])) && rest[j] != ' ' {
+			j++
+		}
+		unit, ok := humanUnits[strings.ToLower(rest[:j])]
+		if !ok {
+			return 0, fmt.Errorf("invalid duration %q: unknown unit %q", s, rest[:j])
+		}
+		rest = rest[j:]
+		if n > int64(1<<62)/int64(unit) {
+			return 0, fmt.Errorf("invalid duration %q: too large", s)
+		}
+		total += time.Duration(n) * unit
+	}
+	return total, nil
+}
+
+// Target is one parsed entry of an upstream's addrs.
+type Target struct {
+	// Addr is "host:port".
+	Addr string
+	// Weight is 1..1000; 1 when not given.
+	Weight int
+}
+
+// ParseTarget parses an upstream address "host:port [weight]".
+func ParseTarget(s string) (Target, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 || len(fields) > 2 {
+		return Target{}, fmt.Errorf("invalid address %q: want \"host:port\" or \"host:port weight\"", s)
+	}
+	host, port, err := net.SplitHostPort(fields[0])
+	if err != nil {
+		return Target{}, fmt.Errorf("invalid address %q: %v", s, unwrapAddrErr(err))
+	}
+	if host == "" {
+		return Target{}, fmt.Errorf("invalid address %q: missing host", s)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return Target{}, fmt.Errorf("invalid address %q: port must be 1..65535", s)
+	}
+	t := Target{Addr: net.JoinHostPort(host, port), Weight: 1}
+	if len(fields) == 2 {
+		w, err := strconv.Atoi(fields[1])
+		if err != nil || w < 1 || w > 1000 {
+			return Target{}, fmt.Errorf("invalid address %q: weight must be an integer 1..1000", s)
+		}
+		t.Weight = w
+	}
+	return t, nil
+}
+
+// ParseListenAddrs splits a server's comma-separated addr into listen
+// addresses, each "host:port" (host may be empty for all interfaces).
+func ParseListenAddrs(s string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return nil, fmt.Errorf("invalid listen address %q: empty entry", s)
+		}
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("invalid listen address %q: %v", a, unwrapAddrErr(err))
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return nil, fmt.Errorf("invalid listen address %q: port must be 0..65535", a)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func unwrapAddrErr(err error) string {
+	if ae, ok := err.(*net.AddrError); ok {
+		return ae.Err
+	}
+	return err.Error()
+}
+
+// Header is a parsed "Name:value" pair.
+type Header struct {
+	// Name is the canonical header name.
+	Name string
+	// Value is the raw value; it may contain variables such as $host.
+	Value string
+}
+
+// ParseHeader parses "Name:value" (spaces around the value are trimmed).
+func ParseHeader(s string) (Header, error) {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return Header{}, fmt.Errorf("invalid header %q: want \"Name:value\"", s)
+	}
+	if !ValidHeaderName(name) {
+		return Header{}, fmt.Errorf("invalid header %q: %q is not a valid header name", s, name)
+	}
+	return Header{Name: http.CanonicalHeaderKey(name), Value: strings.TrimSpace(value)}, nil
+}
+
+// ValidHeaderName reports whether s is a valid HTTP header field name (an
+// RFC 9110 token).
+func ValidHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// HostKind is the kind of a host pattern, in priority order (exact first).
+type HostKind int
+
+// Host pattern kinds.
+const (
+	HostExact HostKind = iota
+	HostWildcard
+	HostRegex
+)
+
+// HostPattern is one parsed entry of a location's host list.
+type HostPattern struct {
+	// Kind is exact, wildcard or regex.
+	Kind HostKind
+	// Value is the lower-cased host for exact patterns, the suffix including
+	// the leading dot (".example.com") for wildcards, and the expression for
+	// regexes.
+	Value string
+	// Regex is the compiled expression of a regex pattern.
+	Regex *regexp.Regexp
+}
+
+// ParseHosts parses a location's host field: a comma-separated list of exact
+// names, "*.suffix" wildcards and "~regex" patterns. An empty string means any
+// host and yields no patterns.
+func ParseHosts(s string) ([]HostPattern, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []HostPattern
+	for _, h := range strings.Split(s, ",") {
+		h = strings.TrimSpace(h)
+		switch {
+		case h == "":
+			return nil, fmt.Errorf("invalid host list %q: empty entry", s)
+		case strings.HasPrefix(h, "~"):
+			re, err := regexp.Compile(h[1:])
+			if err != nil {
+				return nil, fmt.Errorf("invalid regex %q: %s", h, regexErr(err))
+			}
+			out = append(out, HostPattern{Kind: HostRegex, Value: h[1:], Regex: re})
+		case strings.HasPrefix(h, "*."):
+			suffix := strings.ToLower(h[1:])
+			if len(suffix) < 2 || strings.ContainsAny(suffix, "*/ ") {
+				return nil, fmt.Errorf("invalid wildcard host %q", h)
+			}
+			out = append(out, HostPattern{Kind: HostWildcard, Value: suffix})
+		default:
+			if strings.ContainsAny(h, "*/ ") {
+				return nil, fmt.Errorf("invalid host %q: wildcards must be a leading \"*.\"", h)
+			}
+			out = append(out, HostPattern{Kind: HostExact, Value: strings.ToLower(h)})
+		}
+	}
+	return out, nil
+}
+
+// PathKind is the kind of a path pattern, in priority order (exact first).
+type PathKind int
+
+// Path pattern kinds.
+const (
+	PathExact PathKind = iota
+	PathPrefix
+	PathRegex
+)
+
+// PathPattern is a parsed location path.
+type PathPattern struct {
+	// Kind is exact, prefix or regex.
+	Kind PathKind
+	// Value is the path for exact and prefix patterns and the expression for
+	// regexes.
+	Value string
+	// Regex is the compiled expression of a regex pattern.
+	Regex *regexp.Regexp
+}
+
+// ParsePath parses a location's path: "/prefix", "=/exact" or "~regex". An
+// empty path is the prefix "/".
+func ParsePath(s string) (PathPattern, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return PathPattern{Kind: PathPrefix, Value: "/"}, nil
+	case strings.HasPrefix(s, "="):
+		p := strings.TrimSpace(s[1:])
+		if !strings.HasPrefix(p, "/") {
+			return PathPattern{}, fmt.Errorf("invalid exact path %q: must start with \"/\"", s)
+		}
+		return PathPattern{Kind: PathExact, Value: p}, nil
+	case strings.HasPrefix(s, "~"):
+		re, err := regexp.Compile(s[1:])
+		if err != nil {
+			return PathPattern{}, fmt.Errorf("invalid regex %q: %s", s, regexErr(err))
+		}
+		return PathPattern{Kind: PathRegex, Value: s[1:], Regex: re}, nil
+	case strings.HasPrefix(s, "/"):
+		return PathPattern{Kind: PathPrefix, Value: s}, nil
+	default:
+		return PathPattern{}, fmt.Errorf("invalid path %q: want \"/prefix\", \"=/exact\" or \"~regex\"", s)
+	}
+}
+
+// Rewrite is a parsed location rewrite.
+type Rewrite struct {
+	// Regex matches the request path.
+	Regex *regexp.Regexp
+	// Replacement is expanded with Regexp.Expand semantics ($1, ${name}).
+	Replacement string
+}
+
+// ParseRewrite parses "regex replacement".
+func ParseRewrite(s string) (Rewrite, error) {
+	fields := strings.Fields(s)
+	if len(fields) != 2 {
+		return Rewrite{}, fmt.Errorf("invalid rewrite %q: want \"regex replacement\"", s)
+	}
+	re, err := regexp.Compile(fields[0])
+	if err != nil {
+		return Rewrite{}, fmt.Errorf("invalid regex %q: %s", fields[0], regexErr(err))
+	}
+	return Rewrite{Regex: re, Replacement: fields[1]}, nil
+}
+
+// regexErr renders a regexp error without the "error parsing regexp:" prefix.
+func regexErr(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return string(se.Code) + " at " + strconv.Quote(se.Expr)
+	}
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// AlgoKind is a load-balancing algorithm.
+type AlgoKind int
+
+// Load-balancing algorithms.
+const (
+	AlgoRoundRobin AlgoKind = iota
+	AlgoLeastConn
+	AlgoRandom
+	AlgoHashIP
+	AlgoHashURL
+	AlgoHashHeader
+	AlgoHashCookie
+	AlgoHashQuery
+)
+
+// Algo is a parsed upstream algo.
+type Algo struct {
+	// Kind is the algorithm.
+	Kind AlgoKind
+	// Key is the header, cookie or query parameter name for hash:header,
+	// hash:cookie and hash:query.
+	Key string
+}
+
+// ParseAlgo parses an upstream's algo; the empty string is round_robin.
+func ParseAlgo(s string) (Algo, error) {
+	switch s {
+	case "", "round_robin":
+		return Algo{Kind: AlgoRoundRobin}, nil
+	case "least_conn":
+		return Algo{Kind: AlgoLeastConn}, nil
+	case "random":
+		return Algo{Kind: AlgoRandom}, nil
+	case "hash:ip":
+		return Algo{Kind: AlgoHashIP}, nil
+	case "hash:url":
+		return Algo{Kind: AlgoHashURL}, nil
+	}
+	kinds := map[string]AlgoKind{"hash:header:": AlgoHashHeader, "hash:cookie:": AlgoHashCookie, "hash:query:": AlgoHashQuery}
+	for prefix, kind := range kinds {
+		if key, ok := strings.CutPrefix(s, prefix); ok {
+			if key == "" {
+				return Algo{}, fmt.Errorf("invalid algo %q: missing name after %q", s, prefix)
+			}
+			if kind == AlgoHashHeader {
+				if !ValidHeaderName(key) {
+					return Algo{}, fmt.Errorf("invalid algo %q: %q is not a valid header name", s, key)
+				}
+				key = http.CanonicalHeaderKey(key)
+			}
+			return Algo{Kind: kind, Key: key}, nil
+		}
+	}
+	return Algo{}, fmt.Errorf("unknown algo %q: want round_robin, least_conn, random, hash:ip, hash:url, hash:header:NAME, hash:cookie:NAME or hash:query:NAME", s)
+}
