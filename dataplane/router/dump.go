@@ -12,8 +12,8 @@ import (
 
 // String prints the compiled tables: for each exact host, each wildcard
 // suffix and for all other hosts, the locations in the order Match tries
-// them. Regex-host candidates, tried only when their host regex matches, are
-// marked "if". The output is stable and meant for golden tests and debugging.
+// them. In the tables of hosts not named exactly, the host regexes of rows
+// marked "(per request)" are tested when their turn comes. The output is stable and meant for golden tests and debugging.
 func (r *Router[T]) String() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "router: %d locations\n", len(r.locs))
@@ -22,7 +22,7 @@ func (r *Router[T]) String() string {
 		fmt.Fprintf(tw, "host %s:\n", h)
 		for i, c := range r.exact[h] {
 			rank, _ := rankForHost(&r.locs[c.loc], h)
-			r.writeRow(tw, i+1, "", c.loc, rank)
+			r.writeRow(tw, i+1, c.loc, rank, "")
 		}
 	}
 	for _, s := range slices.Sorted(maps.Keys(r.wild)) {
@@ -44,24 +44,24 @@ func (r *Router[T]) writeTier(tw *tabwriter.Writer, t *tier, suffix string) {
 	for n := 1; i < len(t.static) || j < len(t.regex); n++ {
 		if j == len(t.regex) || i < len(t.static) && t.static[i].ord < t.regex[j].ord {
 			rank, _, _ := rankForSuffix(&r.locs[t.static[i].loc], suffix)
-			r.writeRow(tw, n, "", t.static[i].loc, rank)
+			r.writeRow(tw, n, t.static[i].loc, rank, "")
 			i++
 			continue
 		}
-		r.writeRow(tw, n, "if", t.regex[j].loc, hostRank{tier: tierRegex})
+		r.writeRow(tw, n, t.regex[j].loc, hostRank{tier: tierRegex}, " (per request)")
 		j++
 	}
 }
 
-// writeRow prints one candidate: position, condition, name, weight, the
-// host pattern it matches through and its path.
-func (r *Router[T]) writeRow(tw *tabwriter.Writer, n int, cond string, loc int32, rank hostRank) {
+// writeRow prints one candidate: position, name, weight, the host pattern it
+// matches through (followed by note) and its path.
+func (r *Router[T]) writeRow(tw *tabwriter.Writer, n int, loc int32, rank hostRank, note string) {
 	l := &r.locs[loc]
 	weight := "-"
 	if l.weighted {
 		weight = fmt.Sprintf("weight=%d", l.weight)
 	}
-	fmt.Fprintf(tw, "  %d.\t%s\t%s\t%s\thost=%s\tpath=%s\n", n, cond, quoteName(l.name), weight, l.rankString(rank), pathString(l.path))
+	fmt.Fprintf(tw, "  %d.\t%s\t%s\tpath=%s\thost=%s%s\n", n, quoteName(l.name), weight, pathString(l.path), l.rankString(rank), note)
 }
 
 // rankString shows the host pattern through which l matches with rank.
