@@ -19,7 +19,7 @@ build:
 
 ## run: build and start a data plane on the example config (with its demo backends)
 run: build
-	$(BIN)/pingap demo --config $(CONFIG)
+	CONFIG=$(CONFIG) scripts/run.sh
 
 ## test: generated-code drift check, all tests with the race detector, short fuzzing
 test: check-generate test-unit fuzz

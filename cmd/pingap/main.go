@@ -1,0 +1,139 @@
+// Command pingap is the Pingap-Go proxy: a data plane serving a config file
+// (and, later, a control plane and the all-in-one dev mode).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
+	"github.com/pingap-go/pingap/dataplane/runtime"
+	"github.com/pingap-go/pingap/dataplane/standalone"
+	"github.com/pingap-go/pingap/internal/version"
+)
+
+func main() {
+	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "pingap",
+		Short:         "Pingap-Go: a reverse proxy and API gateway run as a fleet",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newDataplaneCmd(stderr), newValidateCmd(stdout, stderr), newVersionCmd(stdout))
+	return root
+}
+
+func newDataplaneCmd(stderr io.Writer) *cobra.Command {
+	var path, logFormat string
+	cmd := &cobra.Command{
+		Use:   "dataplane --config FILE",
+		Short: "Run the proxy from a TOML or JSON config file (watched; SIGHUP reloads)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := new(slog.LevelVar)
+			logger := newLogger(stderr, logFormat, level)
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			reload := make(chan struct{})
+			go func() {
+				for range hup {
+					select {
+					case reload <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			err := standalone.Run(ctx, standalone.Options{
+				Path: path, Logger: logger, Level: level, Plugins: builtin.Registry(), Reload: reload,
+			})
+			if err != nil {
+				printErr(stderr, err)
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (.toml or .json)")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a config file; print every error with its place and exit 1 if any",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			snap, _, err := config.Load(args[0])
+			if err == nil {
+				// Build is the data plane's last word: run it as a dry run.
+				var rt *runtime.Runtime
+				rt, err = runtime.Build(snap, nil, runtime.Options{Plugins: builtin.Registry()})
+				if err == nil {
+					rt.Retire(nil)
+				}
+			}
+			if err != nil {
+				printErr(stderr, err)
+				return err
+			}
+			_, _ = fmt.Fprintf(stdout, "%s: ok: %d servers, %d locations, %d upstreams, %d plugins, %d certificates (%s)\n",
+				args[0], len(snap.GetServers()), len(snap.GetLocations()), len(snap.GetUpstreams()),
+				len(snap.GetPlugins()), len(snap.GetCertificates()), config.Hash(snap))
+			return nil
+		},
+	}
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(_ *cobra.Command, _ []string) {
+			_, _ = fmt.Fprintf(stdout, "pingap %s\n", version.Version)
+		},
+	}
+}
+
+// printErr prints an error list one error per line.
+func printErr(w io.Writer, err error) {
+	var list config.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			_, _ = fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	_, _ = fmt.Fprintln(w, "error:", err)
+}
+
+func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,93 @@
+// Package plugin defines the data plane's one plugin model: a plugin is HTTP
+// middleware, built once per config from its typed configuration and chained
+// in the order a server and a location list it.
+//
+// Plugin kinds are registered in a Registry by category name. A Registry is
+// a value, not package state, so tests and several data planes in one
+// process can use different sets; the built-in set is assembled in one place
+// by the data plane's wiring.
+package plugin
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// Middleware wraps the rest of the chain. It may answer the request itself
+// (and not call next), change the request before calling next, or wrap the
+// ResponseWriter to change the response.
+type Middleware func(next http.Handler) http.Handler
+
+// BuildContext carries what a plugin factory may use while it builds.
+type BuildContext struct {
+	// Logger is the data plane's logger, already tagged with the plugin name.
+	Logger *slog.Logger
+}
+
+// Factory builds a plugin instance from its config. It is called once per
+// config version; it must validate everything it needs so that the returned
+// middleware never parses configuration per request.
+type Factory func(ctx BuildContext, name string, cfg *pb.Plugin) (Middleware, error)
+
+// Closer is implemented by plugin instances that hold resources (background
+// goroutines, caches) which must be released when their config is replaced.
+type Closer interface {
+	Close() error
+}
+
+// Registry maps plugin categories to factories.
+type Registry struct {
+	factories map[string]Factory
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{factories: map[string]Factory{}}
+}
+
+// Register adds a factory for category. Registering a category twice is a
+// programming error and panics, so a clash is found at start, not in use.
+func (r *Registry) Register(category string, f Factory) {
+	if category == "" || f == nil {
+		panic("plugin: Register with empty category or nil factory")
+	}
+	if _, dup := r.factories[category]; dup {
+		panic(fmt.Sprintf("plugin: category %q registered twice", category))
+	}
+	r.factories[category] = f
+}
+
+// Categories lists the registered categories, sorted.
+func (r *Registry) Categories() []string {
+	out := make([]string, 0, len(r.factories))
+	for c := range r.factories {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Build builds the plugin called name.
+func (r *Registry) Build(ctx BuildContext, name string, cfg *pb.Plugin) (Middleware, error) {
+	f, ok := r.factories[cfg.GetCategory()]
+	if !ok {
+		return nil, fmt.Errorf("plugins.%s.category: unknown plugin category %q (known: %v)", name, cfg.GetCategory(), r.Categories())
+	}
+	mw, err := f(ctx, name, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("plugins.%s: %w", name, err)
+	}
+	return mw, nil
+}
+
+// Chain composes middlewares around h; the first runs first.
+func Chain(h http.Handler, mws ...Middleware) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}

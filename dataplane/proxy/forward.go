@@ -1,0 +1,265 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/pingap-go/pingap/dataplane/upstream"
+)
+
+// requestInfo is what header variables and forwarding headers need of one
+// request, computed once.
+type requestInfo struct {
+	req        *http.Request
+	host       string // Host without port, lower case
+	scheme     string
+	remoteAddr string // the TCP peer's IP
+	remotePort string
+	serverAddr string
+	serverPort string
+	peer       netip.Addr
+	clientIP   netip.Addr // peer, or the real client behind trusted proxies
+	trusted    bool       // the peer is a trusted proxy
+	xff        string     // the X-Forwarded-For value sent upstream
+}
+
+func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
+	ri := &requestInfo{req: r, scheme: "http"}
+	if r.TLS != nil {
+		ri.scheme = "https"
+	}
+	ri.host = hostOnly(r.Host)
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ri.peer = ap.Addr().Unmap()
+		ri.remoteAddr = ri.peer.String()
+		ri.remotePort = itoa(int(ap.Port()))
+	} else {
+		ri.remoteAddr, ri.remotePort, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		ri.serverAddr, ri.serverPort, _ = net.SplitHostPort(la.String())
+	}
+	ri.trusted = trusted.Contains(ri.peer)
+	prior := r.Header["X-Forwarded-For"]
+	ri.clientIP = ri.peer
+	if ri.trusted {
+		ri.clientIP = trusted.ClientIP(ri.peer, prior)
+	}
+	if ri.trusted && len(prior) > 0 {
+		ri.xff = strings.Join(prior, ", ") + ", " + ri.remoteAddr
+	} else {
+		ri.xff = ri.remoteAddr
+	}
+	return ri
+}
+
+// hostOnly strips the port and a trailing dot from a Host header and lower-
+// cases it.
+func hostOnly(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(h, "]"), "["), ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// bufPool holds the buffers that copy response bodies.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// forward sends the request to a target of the location's upstream and
+// streams the response back.
+func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
+	if l.upstream == nil {
+		writeError(w, http.StatusBadGateway)
+		return
+	}
+	if l.maxBody > 0 {
+		if r.ContentLength > l.maxBody {
+			writeError(w, http.StatusRequestEntityTooLarge)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, l.maxBody)
+		}
+	}
+	ri := newRequestInfo(r, l.trusted)
+	target, err := l.upstream.Pick(r, ri.clientIP)
+	if err != nil {
+		l.logger.Warn("no upstream target", "location", l.name, "upstream", l.upstream.Name(), "err", err)
+		writeError(w, http.StatusServiceUnavailable)
+		return
+	}
+	done := target.Begin()
+	defer done()
+
+	out := l.outRequest(r, ri, target)
+	resp, err := l.upstream.Transport().RoundTrip(out)
+	if err != nil {
+		l.failed(w, r, target, err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	l.respond(w, resp)
+}
+
+// outRequest builds the request sent to target.
+func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream.Target) *http.Request {
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	out.Close = false
+	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
+	out.URL.Scheme = "http"
+	out.URL.Host = target.Addr()
+	out.URL.User = nil
+	out.URL.Fragment = ""
+	if l.rewrite != nil {
+		p := l.rewrite.Regex.ReplaceAllString(r.URL.Path, l.rewrite.Replacement)
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		out.URL.Path, out.URL.RawPath = p, ""
+	}
+	if r.ContentLength == 0 {
+		out.Body = nil
+	}
+	h := out.Header
+	teTrailers := strings.Contains(strings.ToLower(strings.Join(h["Te"], ",")), "trailers")
+	removeHopHeaders(h)
+	if teTrailers {
+		h["Te"] = []string{"trailers"}
+	}
+	h["X-Forwarded-For"] = []string{ri.xff}
+	h["X-Real-Ip"] = []string{ri.clientIP.String()}
+	if !ri.trusted || len(h["X-Forwarded-Proto"]) == 0 {
+		h["X-Forwarded-Proto"] = []string{ri.scheme}
+	}
+	if !ri.trusted || len(h["X-Forwarded-Host"]) == 0 {
+		h["X-Forwarded-Host"] = []string{r.Host}
+	}
+	for _, name := range l.remove {
+		delete(h, name)
+	}
+	for i := range l.set {
+		h[l.set[i].name] = []string{l.set[i].value.expand(ri)}
+	}
+	for i := range l.add {
+		h[l.add[i].name] = append(h[l.add[i].name], l.add[i].value.expand(ri))
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""} // do not let the client library add its own
+	}
+	return out
+}
+
+// failed answers a request whose round trip failed before a response.
+func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstream.Target, err error) {
+	var tooLarge *http.MaxBytesError
+	var nerr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge)
+	case r.Context().Err() != nil:
+		// The client went away; nobody is left to answer.
+		l.logger.Debug("client closed request", "location", l.name, "target", target.Addr())
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout():
+		l.logger.Warn("upstream timeout", "location", l.name, "target", target.Addr(), "err", err)
+		writeError(w, http.StatusGatewayTimeout)
+	default:
+		l.logger.Warn("upstream error", "location", l.name, "target", target.Addr(), "err", err)
+		writeError(w, http.StatusBadGateway)
+	}
+}
+
+// respond copies the upstream response to the client, flushing as it goes
+// when the response is a stream.
+func (l *Location) respond(w http.ResponseWriter, resp *http.Response) {
+	removeHopHeaders(resp.Header)
+	dst := w.Header()
+	for k, vv := range resp.Header {
+		dst[k] = vv
+	}
+	if len(resp.Trailer) > 0 {
+		names := make([]string, 0, len(resp.Trailer))
+		for k := range resp.Trailer {
+			names = append(names, k)
+		}
+		dst["Trailer"] = []string{strings.Join(names, ", ")}
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	if err := copyBody(w, resp.Body, stream); err != nil {
+		// Headers are gone; abort the connection so the client sees a
+		// truncated response rather than a complete-looking one.
+		l.logger.Debug("response copy aborted", "location", l.name, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	for k, vv := range resp.Trailer {
+		if _, announced := dst[k]; !announced && !trailerAnnounced(dst, k) {
+			k = http.TrailerPrefix + k
+		}
+		dst[k] = vv
+	}
+}
+
+func trailerAnnounced(h http.Header, name string) bool {
+	for _, v := range h["Trailer"] {
+		for _, n := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(n), name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var rc *http.ResponseController
+	if flush {
+		rc = http.NewResponseController(w)
+	}
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if flush {
+				_ = rc.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/upstream"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// Location is a compiled location: its plugin chain in front of the
+// forwarding step. It is immutable once built.
+type Location struct {
+	name     string
+	upstream *upstream.Upstream // nil when plugins answer every request
+	rewrite  *config.Rewrite
+	set      []headerRule
+	add      []headerRule
+	remove   []string
+	maxBody  int64
+	trusted  *TrustedProxies
+	logger   *slog.Logger
+	handler  http.Handler
+}
+
+// LocationOptions are the shared inputs of NewLocation.
+type LocationOptions struct {
+	// Trusted decides whether forwarding headers from the client are kept.
+	Trusted *TrustedProxies
+	// Logger receives upstream errors; nil discards.
+	Logger *slog.Logger
+	// Plugins are the server's and the location's middlewares, in order.
+	Plugins []plugin.Middleware
+}
+
+// NewLocation compiles a location. up may be nil only if cfg names no
+// upstream; such a location answers 502 unless a plugin answers first.
+func NewLocation(name string, cfg *pb.Location, up *upstream.Upstream, opts LocationOptions) (*Location, error) {
+	field := "locations." + name
+	l := &Location{name: name, upstream: up, trusted: opts.Trusted, logger: opts.Logger}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.GetRewrite() != "" {
+		rw, err := config.ParseRewrite(cfg.GetRewrite())
+		if err != nil {
+			return nil, fieldErr(field+".rewrite", err)
+		}
+		l.rewrite = &rw
+	}
+	var err error
+	if l.set, err = compileHeaderRules(field+".proxy_set_headers", cfg.GetProxySetHeaders()); err != nil {
+		return nil, err
+	}
+	if l.add, err = compileHeaderRules(field+".proxy_add_headers", cfg.GetProxyAddHeaders()); err != nil {
+		return nil, err
+	}
+	for i, h := range cfg.GetProxyRemoveHeaders() {
+		h = strings.TrimSpace(h)
+		if !config.ValidHeaderName(h) {
+			return nil, fmt.Errorf("%s.proxy_remove_headers[%d]: %q is not a valid header name", field, i, h)
+		}
+		l.remove = append(l.remove, http.CanonicalHeaderKey(h))
+	}
+	if n := cfg.GetClientMaxBodySize(); n > 0 {
+		if n > 1<<62 {
+			n = 1 << 62
+		}
+		l.maxBody = int64(n)
+	}
+	l.handler = plugin.Chain(http.HandlerFunc(l.forward), opts.Plugins...)
+	return l, nil
+}
+
+// Name is the location's name.
+func (l *Location) Name() string { return l.name }
+
+// ServeHTTP runs the location's plugin chain and forwards the request.
+func (l *Location) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.handler.ServeHTTP(w, r)
+}
+
+func fieldErr(field string, err error) error {
+	return fmt.Errorf("%s: %w", field, err)
+}

@@ -1,0 +1,279 @@
+// Package runtime compiles a config snapshot into the immutable objects the
+// data plane serves from (routers, location handlers, upstream pools), and
+// carries what must survive a reload (pools of unchanged upstreams) from one
+// Runtime to the next.
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/proxy"
+	"github.com/pingap-go/pingap/dataplane/upstream"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// Defaults for settings the snapshot leaves unset.
+const (
+	DefaultGracePeriod  = 10 * time.Second
+	DefaultPoolSize     = 128
+	defaultHeaderTimout = 10 * time.Second
+	defaultIdleTimeout  = 60 * time.Second
+	defaultMaxHeader    = 1 << 20
+)
+
+// Options are the inputs of Build that do not come from the snapshot.
+type Options struct {
+	// Logger is the data plane's logger; nil discards.
+	Logger *slog.Logger
+	// Plugins resolves plugin categories; nil means no plugins are known.
+	Plugins *plugin.Registry
+}
+
+// Runtime is one compiled config version. It is immutable; a reload builds a
+// new one and the data plane swaps it in.
+type Runtime struct {
+	snapshot  *pb.Snapshot
+	hash      string
+	servers   map[string]*Server
+	upstreams map[string]*upstream.Upstream
+	grace     time.Duration
+}
+
+// Server is a compiled server with the listener settings it needs.
+type Server struct {
+	// Handler routes and serves the server's requests.
+	Handler *proxy.Server
+	// Addrs are the listen addresses.
+	Addrs []string
+	// Listener holds the http.Server settings for this server's listeners.
+	Listener ListenerSettings
+}
+
+// ListenerSettings are the per-listener timeouts and limits; a change in them
+// restarts the listener's HTTP server (the socket stays open).
+type ListenerSettings struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+}
+
+// Build validates snap and compiles it. prev, when not nil, is the runtime
+// being replaced: upstreams whose config did not change are carried over with
+// their connection pools. On error nothing of prev is touched.
+func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err error) {
+	if err := config.Validate(snap, nil); err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	settings := snap.GetSettings()
+	rt := &Runtime{
+		snapshot:  snap,
+		hash:      config.Hash(snap),
+		servers:   map[string]*Server{},
+		upstreams: map[string]*upstream.Upstream{},
+		grace:     durationOr(settings.GetGracePeriod().AsDuration(), DefaultGracePeriod),
+	}
+	defer func() {
+		if err != nil {
+			rt.closeNew(prev)
+		}
+	}()
+	trusted, err := proxy.ParseTrustedProxies(settings.GetTrustedProxies())
+	if err != nil {
+		return nil, err
+	}
+	poolSize := int(settings.GetUpstreamKeepalivePoolSize())
+	if poolSize == 0 {
+		poolSize = DefaultPoolSize
+	}
+	for _, name := range sortedKeys(snap.GetUpstreams()) {
+		cfg := snap.GetUpstreams()[name]
+		if old := prev.reusable(name, cfg, poolSize); old != nil {
+			rt.upstreams[name] = old
+			continue
+		}
+		u, err := upstream.New(name, cfg, upstream.Options{Logger: logger, DefaultPoolSize: poolSize})
+		if err != nil {
+			return nil, err
+		}
+		rt.upstreams[name] = u
+	}
+	plugins, err := buildPlugins(snap, opts.Plugins, logger)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range sortedKeys(snap.GetServers()) {
+		s, err := rt.buildServer(name, snap, plugins, trusted, logger)
+		if err != nil {
+			return nil, err
+		}
+		rt.servers[name] = s
+	}
+	return rt, nil
+}
+
+func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[string]plugin.Middleware,
+	trusted *proxy.TrustedProxies, logger *slog.Logger) (*Server, error) {
+	cfg := snap.GetServers()[name]
+	addrs, err := config.ParseListenAddrs(cfg.GetAddr())
+	if err != nil {
+		return nil, fmt.Errorf("servers.%s.addr: %w", name, err)
+	}
+	serverPlugins := pick(plugins, cfg.GetPlugins())
+	locs := map[string]*proxy.Location{}
+	for _, ln := range cfg.GetLocations() {
+		lc := snap.GetLocations()[ln]
+		if lc == nil {
+			continue // NewServer reports the dangling reference
+		}
+		var up *upstream.Upstream
+		if lc.GetUpstream() != "" {
+			up = rt.upstreams[lc.GetUpstream()]
+			if up == nil {
+				return nil, fmt.Errorf("locations.%s.upstream: unknown upstream %q", ln, lc.GetUpstream())
+			}
+		}
+		mws := append(append([]plugin.Middleware{}, serverPlugins...), pick(plugins, lc.GetPlugins())...)
+		loc, err := proxy.NewLocation(ln, lc, up, proxy.LocationOptions{
+			Trusted: trusted, Logger: logger.With("server", name), Plugins: mws,
+		})
+		if err != nil {
+			return nil, err
+		}
+		locs[ln] = loc
+	}
+	h, err := proxy.NewServer(name, cfg, locs, snap.GetLocations())
+	if err != nil {
+		return nil, err
+	}
+	ls := ListenerSettings{
+		ReadHeaderTimeout: durationOr(cfg.GetReadHeaderTimeout().AsDuration(), defaultHeaderTimout),
+		ReadTimeout:       cfg.GetReadTimeout().AsDuration(),
+		WriteTimeout:      cfg.GetWriteTimeout().AsDuration(),
+		IdleTimeout:       durationOr(cfg.GetIdleTimeout().AsDuration(), defaultIdleTimeout),
+		MaxHeaderBytes:    defaultMaxHeader,
+	}
+	if n := cfg.GetMaxHeaderSize(); n > 0 {
+		ls.MaxHeaderBytes = int(min(n, 1<<30))
+	}
+	return &Server{Handler: h, Addrs: addrs, Listener: ls}, nil
+}
+
+func buildPlugins(snap *pb.Snapshot, reg *plugin.Registry, logger *slog.Logger) (map[string]plugin.Middleware, error) {
+	out := map[string]plugin.Middleware{}
+	var errs []error
+	for _, name := range sortedKeys(snap.GetPlugins()) {
+		if reg == nil {
+			reg = plugin.NewRegistry()
+		}
+		mw, err := reg.Build(plugin.BuildContext{Logger: logger.With("plugin", name)}, name, snap.GetPlugins()[name])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[name] = mw
+	}
+	return out, errors.Join(errs...)
+}
+
+func pick(all map[string]plugin.Middleware, names []string) []plugin.Middleware {
+	out := make([]plugin.Middleware, 0, len(names))
+	for _, n := range names {
+		if mw := all[n]; mw != nil {
+			out = append(out, mw)
+		}
+	}
+	return out
+}
+
+// reusable returns prev's upstream called name when its config is unchanged.
+func (rt *Runtime) reusable(name string, cfg *pb.Upstream, poolSize int) *upstream.Upstream {
+	if rt == nil {
+		return nil
+	}
+	old := rt.upstreams[name]
+	if old == nil || !proto.Equal(old.Config(), cfg) {
+		return nil
+	}
+	if cfg.GetKeepalivePoolSize() == 0 && rt.poolSize() != poolSize {
+		return nil
+	}
+	return old
+}
+
+func (rt *Runtime) poolSize() int {
+	if n := int(rt.snapshot.GetSettings().GetUpstreamKeepalivePoolSize()); n > 0 {
+		return n
+	}
+	return DefaultPoolSize
+}
+
+// closeNew closes the upstreams rt created that prev does not own.
+func (rt *Runtime) closeNew(prev *Runtime) {
+	for name, u := range rt.upstreams {
+		if prev == nil || prev.upstreams[name] != u {
+			u.Close()
+		}
+	}
+}
+
+// Retire releases what rt owns and next does not carry over. Requests still
+// in flight on rt finish; call it again after they drained to close the
+// connections they returned to the pools.
+func (rt *Runtime) Retire(next *Runtime) {
+	if rt == nil {
+		return
+	}
+	for name, u := range rt.upstreams {
+		if next == nil || next.upstreams[name] != u {
+			u.Close()
+		}
+	}
+}
+
+// Snapshot is the config this runtime was built from.
+func (rt *Runtime) Snapshot() *pb.Snapshot { return rt.snapshot }
+
+// Hash is the snapshot's content hash.
+func (rt *Runtime) Hash() string { return rt.hash }
+
+// Servers are the compiled servers by name.
+func (rt *Runtime) Servers() map[string]*Server { return rt.servers }
+
+// Upstreams are the upstream pools by name.
+func (rt *Runtime) Upstreams() map[string]*upstream.Upstream { return rt.upstreams }
+
+// GracePeriod is how long draining requests may take.
+func (rt *Runtime) GracePeriod() time.Duration { return rt.grace }
+
+// AdminAddr is the status listener's address, empty when disabled.
+func (rt *Runtime) AdminAddr() string { return rt.snapshot.GetSettings().GetAdminAddr() }
+
+func durationOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,131 @@
+// Package standalone runs a data plane from a config file: it applies the
+// file at start, reloads it when it changes or on demand (SIGHUP), and
+// drains on shutdown.
+package standalone
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane"
+	"github.com/pingap-go/pingap/dataplane/filewatch"
+	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/runtime"
+)
+
+// Options configure Run.
+type Options struct {
+	// Path is the TOML or JSON config file.
+	Path string
+	// Logger receives all logs; nil discards.
+	Logger *slog.Logger
+	// Level, when set, follows settings.log_level of the applied config.
+	Level *slog.LevelVar
+	// Plugins resolves plugin categories.
+	Plugins *plugin.Registry
+	// Reload triggers a reload (the caller maps SIGHUP to it).
+	Reload <-chan struct{}
+	// Ready, when set, is called with the data plane once the first config
+	// serves.
+	Ready func(*dataplane.DataPlane)
+}
+
+// Run serves opts.Path until ctx is done, then drains in-flight requests for
+// the config's grace period and returns nil. An unusable config at start is
+// returned as an error.
+func Run(ctx context.Context, opts Options) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins})
+	snap, _, err := config.Load(opts.Path)
+	if err != nil {
+		return err
+	}
+	setLevel(opts.Level, snap.GetSettings().GetLogLevel())
+	if err := dp.Apply(snap); err != nil {
+		_ = dp.Shutdown(context.Background())
+		return fmt.Errorf("%s: %w", opts.Path, err)
+	}
+	log.Info("data plane serving", "config", opts.Path, "listeners", dp.Addrs(), "status", dp.AdminAddr())
+	if opts.Ready != nil {
+		opts.Ready(dp)
+	}
+
+	changes := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case changes <- struct{}{}:
+		default:
+		}
+	}
+	if err := filewatch.Watch(ctx, opts.Path, 0, log, notify); err != nil {
+		log.Warn("config file not watched; reload with SIGHUP", "err", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return shutdown(dp, log)
+		case <-opts.Reload:
+			log.Info("reload requested")
+			reload(dp, opts, log)
+		case <-changes:
+			log.Info("config file changed", "path", opts.Path)
+			reload(dp, opts, log)
+		}
+	}
+}
+
+func reload(dp *dataplane.DataPlane, opts Options, log *slog.Logger) {
+	snap, _, err := config.Load(opts.Path)
+	if err == nil {
+		if cur := dp.Current(); cur != nil && cur.Hash() == config.Hash(snap) {
+			log.Info("config unchanged", "hash", cur.Hash())
+			return
+		}
+		err = dp.Apply(snap)
+	} else {
+		dp.RecordFailure(err)
+	}
+	if err != nil {
+		log.Error("config rejected, still serving the previous one", "path", opts.Path, "err", err)
+		return
+	}
+	setLevel(opts.Level, snap.GetSettings().GetLogLevel())
+}
+
+func shutdown(dp *dataplane.DataPlane, log *slog.Logger) error {
+	grace := runtime.DefaultGracePeriod
+	if cur := dp.Current(); cur != nil {
+		grace = cur.GracePeriod()
+	}
+	log.Info("shutting down", "grace_period", grace)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	start := time.Now()
+	if err := dp.Shutdown(ctx); err != nil {
+		log.Warn("shutdown cut in-flight requests short", "err", err)
+	}
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func setLevel(v *slog.LevelVar, level string) {
+	if v == nil {
+		return
+	}
+	switch level {
+	case "debug":
+		v.Set(slog.LevelDebug)
+	case "warn":
+		v.Set(slog.LevelWarn)
+	case "error":
+		v.Set(slog.LevelError)
+	default:
+		v.Set(slog.LevelInfo)
+	}
+}
