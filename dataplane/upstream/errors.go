@@ -1,0 +1,6 @@
+package upstream
+
+import "errors"
+
+// ErrNoTarget is returned by [Upstream.Pick] when no target is healthy.
+var ErrNoTarget = errors.New("upstream: no healthy target")

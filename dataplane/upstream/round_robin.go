@@ -1,0 +1,69 @@
+package upstream
+
+import (
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// roundRobin is smooth weighted round robin. While every target is healthy a
+// pick reads the next entry of a cycle computed at build time (one atomic
+// increment, no lock). When the scheduled target is unhealthy, or the cycle
+// was too long to precompute, the pick runs the algorithm over the healthy
+// targets under a mutex, so the healthy targets keep receiving traffic in
+// proportion to their weights.
+type roundRobin struct {
+	targets  []*Target
+	schedule []uint32 // nil: always the slow path
+	next     atomic.Uint64
+
+	mu      sync.Mutex
+	current []int64 // smooth weighted round robin state of the slow path
+}
+
+func newRoundRobin(p balancerParams) balancer { return newRoundRobinOf(p.targets) }
+
+func newRoundRobinOf(targets []*Target) *roundRobin {
+	return &roundRobin{
+		targets:  targets,
+		schedule: smoothSchedule(weightsOf(targets)),
+		current:  make([]int64, len(targets)),
+	}
+}
+
+func (b *roundRobin) pick(*http.Request, netip.Addr) *Target {
+	if b.schedule != nil {
+		n := b.next.Add(1) - 1
+		t := b.targets[b.schedule[n%uint64(len(b.schedule))]]
+		if t.Healthy() {
+			return t
+		}
+	}
+	return b.pickSlow()
+}
+
+// pickSlow runs one step of smooth weighted round robin over the healthy
+// targets.
+func (b *roundRobin) pickSlow() *Target {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	best := -1
+	var total int64
+	for i, t := range b.targets {
+		if !t.Healthy() {
+			continue
+		}
+		w := int64(t.weight)
+		b.current[i] += w
+		total += w
+		if best < 0 || b.current[i] > b.current[best] {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	b.current[best] -= total
+	return b.targets[best]
+}

@@ -1,0 +1,210 @@
+package upstream
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/pingap-go/pingap/config"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// Defaults of the Upstream config fields.
+const (
+	DefaultConnectionTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultIdleTimeout       = 90 * time.Second
+	DefaultPoolSize          = 128
+)
+
+// Options are the process-wide inputs of [New].
+type Options struct {
+	// Logger receives health changes and lifecycle events. Nil discards them.
+	Logger *slog.Logger
+	// DefaultPoolSize is the number of idle keep-alive connections kept per
+	// target when the config's keepalive_pool_size is 0 (the data plane passes
+	// settings.upstream_keepalive_pool_size). Zero means 128.
+	DefaultPoolSize int
+	// Rand is the random source of the random balancer; it must be safe for
+	// concurrent use. Nil means math/rand/v2's Uint64.
+	Rand func() uint64
+}
+
+// Upstream is a built backend pool: its targets, its balancer and its
+// keep-alive transport. It is safe for concurrent use; only the targets'
+// in-flight counts and health change after New.
+type Upstream struct {
+	name      string
+	cfg       *pb.Upstream
+	targets   []*Target
+	pool      *pool
+	balancer  balancer
+	transport *http.Transport
+	logger    *slog.Logger
+}
+
+// New builds the upstream called name from cfg. Errors name the field, as in
+// `upstreams.api.addrs[1]: invalid address "x": ...`. The caller keeps cfg;
+// New keeps a copy for [Upstream.Config].
+func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
+	prefix := "upstreams." + name
+	if cfg == nil {
+		return nil, fmt.Errorf("%s: missing config", prefix)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &pool{name: name, logger: logger}
+	targets, err := parseTargets(prefix, cfg.GetAddrs(), p)
+	if err != nil {
+		return nil, err
+	}
+	algo, err := config.ParseAlgo(cfg.GetAlgo())
+	if err != nil {
+		return nil, fmt.Errorf("%s.algo: %w", prefix, err)
+	}
+	newBalancer, ok := balancers[algo.Kind]
+	if !ok {
+		return nil, fmt.Errorf("%s.algo: algo %q is not supported by the data plane", prefix, cfg.GetAlgo())
+	}
+	tc, err := parseTransportConfig(prefix, cfg, opts.DefaultPoolSize)
+	if err != nil {
+		return nil, err
+	}
+	random := opts.Rand
+	if random == nil {
+		random = rand.Uint64
+	}
+	u := &Upstream{
+		name:      name,
+		cfg:       proto.Clone(cfg).(*pb.Upstream),
+		targets:   targets,
+		pool:      p,
+		balancer:  newBalancer(balancerParams{targets: targets, algo: algo, rand: random, pool: p}),
+		transport: newTransport(tc),
+		logger:    logger,
+	}
+	logger.Debug("upstream built", "upstream", name, "targets", len(targets), "algo", cfg.GetAlgo())
+	return u, nil
+}
+
+func parseTargets(prefix string, addrs []string, p *pool) ([]*Target, error) {
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%s.addrs: at least one target is required", prefix)
+	}
+	seen := make(map[string]int, len(addrs))
+	targets := make([]*Target, 0, len(addrs))
+	for i, s := range addrs {
+		ct, err := config.ParseTarget(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s.addrs[%d]: %w", prefix, i, err)
+		}
+		if j, dup := seen[ct.Addr]; dup {
+			return nil, fmt.Errorf("%s.addrs[%d]: duplicate target %q (also addrs[%d]); give one entry a higher weight instead", prefix, i, ct.Addr, j)
+		}
+		seen[ct.Addr] = i
+		targets = append(targets, newTarget(ct.Addr, ct.Weight, p))
+	}
+	return targets, nil
+}
+
+// parseTransportConfig reads the timeouts and the pool size. An unset or zero
+// timeout takes its default.
+func parseTransportConfig(prefix string, cfg *pb.Upstream, defaultPool int) (transportConfig, error) {
+	var tc transportConfig
+	var err error
+	fields := []struct {
+		name string
+		d    *durationpb.Duration
+		def  time.Duration
+		dst  *time.Duration
+	}{
+		{"connection_timeout", cfg.GetConnectionTimeout(), DefaultConnectionTimeout, &tc.connect},
+		{"read_timeout", cfg.GetReadTimeout(), DefaultReadTimeout, &tc.read},
+		{"idle_timeout", cfg.GetIdleTimeout(), DefaultIdleTimeout, &tc.idle},
+		{"write_timeout", cfg.GetWriteTimeout(), 0, &tc.write},
+	}
+	for _, f := range fields {
+		if *f.dst, err = duration(f.d, f.def); err != nil {
+			return tc, fmt.Errorf("%s.%s: %w", prefix, f.name, err)
+		}
+	}
+	tc.poolSize = int(cfg.GetKeepalivePoolSize())
+	if tc.poolSize == 0 {
+		tc.poolSize = defaultPool
+	}
+	if tc.poolSize <= 0 {
+		tc.poolSize = DefaultPoolSize
+	}
+	return tc, nil
+}
+
+func duration(d *durationpb.Duration, def time.Duration) (time.Duration, error) {
+	if d == nil {
+		return def, nil
+	}
+	if err := d.CheckValid(); err != nil {
+		return 0, fmt.Errorf("invalid duration: %w", err)
+	}
+	v := d.AsDuration()
+	switch {
+	case v < 0:
+		return 0, fmt.Errorf("invalid duration %s: negative", v)
+	case v == 0:
+		return def, nil
+	}
+	return v, nil
+}
+
+// Name returns the upstream's name.
+func (u *Upstream) Name() string { return u.name }
+
+// Config returns the config the upstream was built from. The runtime compares
+// it with proto.Equal to reuse unchanged upstreams across reloads. The caller
+// must not modify it.
+func (u *Upstream) Config() *pb.Upstream { return u.cfg }
+
+// Targets returns the upstream's targets in config order. The slice is a
+// copy; the targets are shared.
+func (u *Upstream) Targets() []*Target {
+	return append([]*Target(nil), u.targets...)
+}
+
+// Pick chooses the target for a request with the upstream's balancer.
+// clientIP is used by hash:ip; r by the other hash algorithms. It returns
+// ErrNoTarget when no target is healthy.
+func (u *Upstream) Pick(r *http.Request, clientIP netip.Addr) (*Target, error) {
+	if t := u.balancer.pick(r, clientIP); t != nil {
+		return t, nil
+	}
+	return nil, ErrNoTarget
+}
+
+// Transport returns the upstream's pooled keep-alive transport, shared by all
+// its targets. The proxy sends each request with RoundTrip, with
+// URL.Scheme "http" and URL.Host the picked target's Addr.
+//
+// Settings: connection_timeout bounds the dial (TCP keep-alive probes on);
+// read_timeout bounds the wait for response headers once the request is
+// written; idle_timeout is how long an idle connection is kept; write_timeout,
+// when set, is the deadline of each write of the request to the connection;
+// at most keepalive_pool_size idle connections are kept per target. It speaks
+// HTTP/1.1 only, uses no proxy, does not ask for compression, and waits 1s
+// for "100 Continue".
+func (u *Upstream) Transport() http.RoundTripper { return u.transport }
+
+// Close closes the idle connections of the transport. Requests in flight
+// finish; their connections are closed when they become idle, unless a new
+// request was sent meanwhile. Close is called when a reload retires the
+// upstream.
+func (u *Upstream) Close() {
+	u.transport.CloseIdleConnections()
+	u.logger.Debug("upstream closed", "upstream", u.name, "inflight", u.pool.inflight.Load())
+}
