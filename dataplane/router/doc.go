@@ -21,10 +21,10 @@
 //
 // The request host is normalized before it is compared: the port is removed
 // ("a.com:8080", "[::1]:8080"), so are the brackets of an IPv6 literal and one
-// trailing dot ("a.com."), and ASCII letters are lower-cased. Exact and
-// wildcard patterns are normalized the same way; a regex sees the normalized
-// host, so write host regexes in lower case. The path is compared as given
-// (the caller passes r.URL.Path).
+// trailing dot ("a.com."), and letters are lower-cased. Exact and wildcard
+// patterns are normalized the same way, and a host regex is matched against
+// the normalized host. The path is compared as given (the caller passes
+// r.URL.Path) and is case-sensitive.
 //
 // # Priority
 //
