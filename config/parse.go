@@ -3,14 +3,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"net/netip"
 	"net/http"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // This file holds the parsers of the small string syntaxes the schema uses
@@ -84,9 +85,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		return d, nil
 	}
 	var total time.Duration
-	rest := t
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " ")
+	for rest := t; rest != ""; rest = strings.TrimLeft(rest, " ") {
 		i := 0
 		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
 			i++
@@ -96,19 +95,23 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		n, err := strconv.ParseInt(rest[:i], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q", s)
+			return 0, fmt.Errorf("invalid duration %q: too large", s)
 		}
+		num := rest[:i]
 		rest = strings.TrimLeft(rest[i:], " ")
 		j := 0
-		for j < len(rest) && !unicode.IsDigit(rune(rest[j])) && rest[j] != ' ' {
+		for j < len(rest) && !(rest[j] >= '0' && rest[j] <= '9') && rest[j] != ' ' {
 			j++
+		}
+		if j == 0 {
+			return 0, fmt.Errorf("invalid duration %q: missing unit after %s (e.g. \"%ss\")", s, num, num)
 		}
 		unit, ok := humanUnits[strings.ToLower(rest[:j])]
 		if !ok {
 			return 0, fmt.Errorf("invalid duration %q: unknown unit %q", s, rest[:j])
 		}
 		rest = rest[j:]
-		if n > int64(1<<62)/int64(unit) {
+		if n > int64(math.MaxInt64-total)/int64(unit) {
 			return 0, fmt.Errorf("invalid duration %q: too large", s)
 		}
 		total += time.Duration(n) * unit
@@ -137,6 +140,9 @@ func ParseTarget(s string) (Target, error) {
 	if host == "" {
 		return Target{}, fmt.Errorf("invalid address %q: missing host", s)
 	}
+	if !validHost(host) {
+		return Target{}, fmt.Errorf("invalid address %q: %q is not a host name or IP address", s, host)
+	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		return Target{}, fmt.Errorf("invalid address %q: port must be 1..65535", s)
 	}
@@ -160,9 +166,12 @@ func ParseListenAddrs(s string) ([]string, error) {
 		if a == "" {
 			return nil, fmt.Errorf("invalid listen address %q: empty entry", s)
 		}
-		_, port, err := net.SplitHostPort(a)
+		host, port, err := net.SplitHostPort(a)
 		if err != nil {
 			return nil, fmt.Errorf("invalid listen address %q: %v", a, unwrapAddrErr(err))
+		}
+		if host != "" && !validHost(host) {
+			return nil, fmt.Errorf("invalid listen address %q: %q is not a host name or IP address", a, host)
 		}
 		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 			return nil, fmt.Errorf("invalid listen address %q: port must be 0..65535", a)
@@ -170,6 +179,35 @@ func ParseListenAddrs(s string) ([]string, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// validHost reports whether s is an IP address (IPv6 without brackets, zone
+// allowed) or a host name.
+func validHost(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	return validHostname(s)
+}
+
+// validHostname reports whether s is a DNS name: dot-separated labels of
+// letters, digits, '-' and '_', at most 253 characters.
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func unwrapAddrErr(err error) string {
@@ -197,7 +235,47 @@ func ParseHeader(s string) (Header, error) {
 	if !ValidHeaderName(name) {
 		return Header{}, fmt.Errorf("invalid header %q: %q is not a valid header name", s, name)
 	}
-	return Header{Name: http.CanonicalHeaderKey(name), Value: strings.TrimSpace(value)}, nil
+	value = strings.TrimSpace(value)
+	if err := checkHeaderValue(value); err != nil {
+		return Header{}, fmt.Errorf("invalid header %q: %v", s, err)
+	}
+	return Header{Name: http.CanonicalHeaderKey(name), Value: value}, nil
+}
+
+// headerVariables are the variables a header value may use, besides
+// $http_<name> (a request header, '_' standing for '-').
+var headerVariables = map[string]bool{
+	"host": true, "scheme": true, "remote_addr": true, "remote_port": true,
+	"server_addr": true, "server_port": true, "proxy_add_x_forwarded_for": true,
+}
+
+// checkHeaderValue refuses control characters (other than tab) and unknown
+// variables. A variable is '$' followed by a letter or '_' and then letters,
+// digits and '_'; a '$' followed by anything else is literal.
+func checkHeaderValue(v string) error {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return fmt.Errorf("control character %q in value", c)
+		}
+		if c != '$' || i+1 >= len(v) || !isVarStart(v[i+1]) {
+			continue
+		}
+		j := i + 1
+		for j < len(v) && (isVarStart(v[j]) || v[j] >= '0' && v[j] <= '9') {
+			j++
+		}
+		name := v[i+1 : j]
+		if !headerVariables[name] && !(strings.HasPrefix(name, "http_") && len(name) > len("http_")) {
+			return fmt.Errorf("unknown variable $%s", name)
+		}
+		i = j - 1
+	}
+	return nil
+}
+
+func isVarStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
 
 // ValidHeaderName reports whether s is a valid HTTP header field name (an
@@ -254,20 +332,26 @@ func ParseHosts(s string) ([]HostPattern, error) {
 		case h == "":
 			return nil, fmt.Errorf("invalid host list %q: empty entry", s)
 		case strings.HasPrefix(h, "~"):
-			re, err := regexp.Compile(h[1:])
+			if h == "~" {
+				return nil, fmt.Errorf("invalid regex %q: empty expression", h)
+			}
+			// Host matching ignores case, regexes too.
+			re, err := regexp.Compile("(?i)" + h[1:])
 			if err != nil {
-				return nil, fmt.Errorf("invalid regex %q: %s", h, regexErr(err))
+				return nil, fmt.Errorf("invalid regex %q: %s", h, regexErr(err, "(?i)"+h[1:]))
 			}
 			out = append(out, HostPattern{Kind: HostRegex, Value: h[1:], Regex: re})
 		case strings.HasPrefix(h, "*."):
 			suffix := strings.ToLower(h[1:])
-			if len(suffix) < 2 || strings.ContainsAny(suffix, "*/ ") {
-				return nil, fmt.Errorf("invalid wildcard host %q", h)
+			if !validHostname(suffix[1:]) {
+				return nil, fmt.Errorf("invalid wildcard host %q: want \"*.\" and a domain name", h)
 			}
 			out = append(out, HostPattern{Kind: HostWildcard, Value: suffix})
+		case strings.Contains(h, "*"):
+			return nil, fmt.Errorf("invalid host %q: wildcards must be a leading \"*.\"", h)
 		default:
-			if strings.ContainsAny(h, "*/ ") {
-				return nil, fmt.Errorf("invalid host %q: wildcards must be a leading \"*.\"", h)
+			if !validHost(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")) {
+				return nil, fmt.Errorf("invalid host %q: want a host name or IP address, without port", h)
 			}
 			out = append(out, HostPattern{Kind: HostExact, Value: strings.ToLower(h)})
 		}
@@ -310,9 +394,12 @@ func ParsePath(s string) (PathPattern, error) {
 		}
 		return PathPattern{Kind: PathExact, Value: p}, nil
 	case strings.HasPrefix(s, "~"):
+		if s == "~" {
+			return PathPattern{}, fmt.Errorf("invalid regex %q: empty expression", s)
+		}
 		re, err := regexp.Compile(s[1:])
 		if err != nil {
-			return PathPattern{}, fmt.Errorf("invalid regex %q: %s", s, regexErr(err))
+			return PathPattern{}, fmt.Errorf("invalid regex %q: %s", s, regexErr(err, s[1:]))
 		}
 		return PathPattern{Kind: PathRegex, Value: s[1:], Regex: re}, nil
 	case strings.HasPrefix(s, "/"):
@@ -338,15 +425,19 @@ func ParseRewrite(s string) (Rewrite, error) {
 	}
 	re, err := regexp.Compile(fields[0])
 	if err != nil {
-		return Rewrite{}, fmt.Errorf("invalid regex %q: %s", fields[0], regexErr(err))
+		return Rewrite{}, fmt.Errorf("invalid regex %q: %s", fields[0], regexErr(err, fields[0]))
 	}
 	return Rewrite{Regex: re, Replacement: fields[1]}, nil
 }
 
-// regexErr renders a regexp error without the "error parsing regexp:" prefix.
-func regexErr(err error) string {
+// regexErr renders a regexp error without the "error parsing regexp:" prefix,
+// and without the offending part when that is the whole expression expr.
+func regexErr(err error, expr string) string {
 	var se *syntax.Error
 	if errors.As(err, &se) {
+		if se.Expr == expr {
+			return string(se.Code)
+		}
 		return string(se.Code) + " at " + strconv.Quote(se.Expr)
 	}
 	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")

@@ -1,0 +1,200 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// FieldError is one problem in a configuration: the field it concerns, the
+// line of the source file it was read from (0 when unknown) and what is wrong.
+type FieldError struct {
+	// Path names the object and field, e.g. "locations.api.path",
+	// "upstreams.api.addrs[1]" or "settings.trusted_proxies[0]". Object names
+	// that are not bare TOML keys are quoted: `upstreams."my api"`. Empty when
+	// the problem cannot be tied to a field (a syntax error).
+	Path string
+	// Line is the 1-based line in the source file, 0 when unknown.
+	Line int
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error renders the error as `path (line N): msg`, or `line N: msg` when
+// Path is empty; the line part is left out when Line is 0.
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	switch {
+	case e.Line > 0 && e.Path == "":
+		b.WriteString("line " + strconv.Itoa(e.Line))
+	case e.Line > 0:
+		b.WriteString(" (line " + strconv.Itoa(e.Line) + ")")
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ErrorList is every problem found in a configuration. Decode, Validate, Load
+// and ValidateBytes return one sorted by line, then path; it is never empty
+// when returned as an error.
+type ErrorList []*FieldError
+
+// Error renders one error per line, sorted by line, then path. The receiver
+// is not modified.
+func (l ErrorList) Error() string {
+	s := make(ErrorList, len(l))
+	copy(s, l)
+	s.sort()
+	lines := make([]string, len(s))
+	for i, e := range s {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sort orders the list by line, then path, then message.
+func (l ErrorList) sort() {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i], l[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Msg < b.Msg
+	})
+}
+
+// result sorts and de-duplicates the list and returns it as an error, or nil
+// when it is empty.
+func (l ErrorList) result() error {
+	if len(l) == 0 {
+		return nil
+	}
+	l.sort()
+	out := l[:1]
+	for _, e := range l[1:] {
+		last := out[len(out)-1]
+		if *e != *last {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Source maps the paths of a decoded configuration (in FieldError.Path form)
+// to the lines they were read from. The zero value and nil are empty.
+type Source struct {
+	lines map[string]int
+}
+
+// Line returns the line path was read from, or 0 when it is unknown. It is
+// safe on a nil Source.
+func (s *Source) Line(path string) int {
+	if s == nil {
+		return 0
+	}
+	return s.lines[path]
+}
+
+// set records the line of path; the first record wins.
+func (s *Source) set(path string, line int) {
+	if line <= 0 {
+		return
+	}
+	if s.lines == nil {
+		s.lines = make(map[string]int)
+	}
+	if _, ok := s.lines[path]; !ok {
+		s.lines[path] = line
+	}
+}
+
+// lineOf returns the line of path or, when the path itself was not read
+// (a missing required field), the line of its closest known parent.
+func (s *Source) lineOf(path string) int {
+	if s == nil {
+		return 0
+	}
+	if l := s.lines[path]; l > 0 {
+		return l
+	}
+	ends := segmentEnds(path)
+	for i := len(ends) - 2; i >= 0; i-- {
+		if l := s.lines[path[:ends[i]]]; l > 0 {
+			return l
+		}
+	}
+	return 0
+}
+
+// segmentEnds returns the offsets at which each segment of a path ends:
+// "a.b[1]" gives [1, 3, 6]. Quoted keys may contain dots and brackets.
+func segmentEnds(path string) []int {
+	var ends []int
+	i := 0
+	for i < len(path) {
+		switch path[i] {
+		case '.':
+			i++
+			continue
+		case '"':
+			q, err := strconv.QuotedPrefix(path[i:])
+			if err != nil {
+				return append(ends, len(path))
+			}
+			i += len(q)
+		case '[':
+			j := strings.IndexByte(path[i:], ']')
+			if j < 0 {
+				return append(ends, len(path))
+			}
+			i += j + 1
+		default:
+			for i < len(path) && path[i] != '.' && path[i] != '[' {
+				i++
+			}
+		}
+		ends = append(ends, i)
+	}
+	return ends
+}
+
+// pathKey renders an object name as a path segment: bare when it is a bare
+// TOML key, quoted otherwise.
+func pathKey(name string) string {
+	if name == "" {
+		return `""`
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return strconv.Quote(name)
+		}
+	}
+	return name
+}
+
+// joinPath appends a field or object name to a path.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// indexPath appends a list index to a path.
+func indexPath(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// errorf builds a FieldError.
+func errorf(path string, line int, format string, args ...any) *FieldError {
+	return &FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
