@@ -61,7 +61,7 @@ func (r *Router[T]) writeRow(tw *tabwriter.Writer, n int, loc int32, rank hostRa
 	if l.weighted {
 		weight = fmt.Sprintf("weight=%d", l.weight)
 	}
-	fmt.Fprintf(tw, "  %d.\t%s\t%s\tpath=%s\thost=%s%s\n", n, quoteName(l.name), weight, pathString(l.path), l.rankString(rank), note)
+	fmt.Fprintf(tw, "  %d.\t%s\t%s\tpath %s\thost %s%s\n", n, quoteName(l.name), weight, pathString(l.path), l.rankString(rank), note)
 }
 
 // rankString shows the host pattern through which l matches with rank.
@@ -73,8 +73,10 @@ func (l *location) rankString(rank hostRank) string {
 		return "*" + rank.pattern
 	case tierRegex:
 		var parts []string
-		for _, re := range l.regexes {
-			parts = append(parts, "~"+re.String())
+		for _, p := range l.hosts {
+			if p.Kind == config.HostRegex {
+				parts = append(parts, "~"+p.Value)
+			}
 		}
 		return strings.Join(parts, ",")
 	default:
