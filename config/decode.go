@@ -162,7 +162,7 @@ func (d *decoder) field(m protoreflect.Message, fd protoreflect.FieldDescriptor,
 	switch {
 	case fd.IsMap():
 		if v.kind != tTable {
-			d.fail(path, v.line, "want a table of %s, got %s", wantName(fd.MapValue()), v.kind)
+			d.fail(path, v.line, "want a table of %s, got %s", pluralName(fd.MapValue()), v.kind)
 			return
 		}
 		if fd.MapKey().Kind() != protoreflect.StringKind {

@@ -191,8 +191,10 @@ func validHost(s string) bool {
 }
 
 // validHostname reports whether s is a DNS name: dot-separated labels of
-// letters, digits, '-' and '_', at most 253 characters.
+// letters, digits, '-' and '_', at most 253 characters, with an optional
+// trailing dot.
 func validHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
 	if s == "" || len(s) > 253 {
 		return false
 	}
