@@ -92,3 +92,7 @@ func cleanPath(p string) string {
 	}
 	return c
 }
+
+// Routes describes the compiled routing table (for golden tests and
+// debugging).
+func (s *Server) Routes() string { return s.router.String() }
