@@ -69,7 +69,7 @@ func backendWith(t *testing.T, release chan struct{}) *httptest.Server {
 }
 
 // proxyFor builds a one-location server in front of addr.
-func proxyFor(t *testing.T, addr string, loc *pb.Location, trusted []string, upCfg *pb.Upstream) *httptest.Server {
+func proxyFor(t testing.TB, addr string, loc *pb.Location, trusted []string, upCfg *pb.Upstream) *httptest.Server {
 	t.Helper()
 	if upCfg == nil {
 		upCfg = &pb.Upstream{}
