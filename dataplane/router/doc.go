@@ -60,4 +60,10 @@
 // the table for hosts no wildcard matches), and the two lists are merged in
 // priority order, testing a host regex only when its location's turn comes
 // and its path already matched. [Router.String] prints these tables.
+//
+// The exact-host lists repeat the wildcard, regex and any-host locations for
+// every exact host, so memory grows with (exact hosts) x (locations that are
+// not exact-host); a few thousand hosts with a few dozen shared locations are
+// well within reason. Within a list candidates are tried one by one: Match
+// costs grow with the number of locations a host shares, not with the total.
 package router

@@ -204,7 +204,7 @@ func randomRequest(rng *rand.Rand) (string, string) {
 
 func TestMatchAgreesWithReference(t *testing.T) {
 	t.Parallel()
-	sets := 2000
+	sets := 1000
 	if testing.Short() {
 		sets = 200
 	}
