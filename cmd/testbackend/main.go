@@ -26,11 +26,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := testbackend.Serve(ctx, *name, addrs, os.Stdout); err != nil {
+	if err := run(*name, addrs); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		stop()
 		os.Exit(1)
 	}
+}
+
+// run serves until SIGTERM or an interrupt.
+func run(name string, addrs []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return testbackend.Serve(ctx, name, addrs, os.Stdout)
 }

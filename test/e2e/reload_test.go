@@ -164,8 +164,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	bad := cfg("v4", serverTOML("main", listen, "main", "extra"), mainLoc+extraLoc("up", "~("), upstreamTOML("up", "", a.addrs...))
 	d.write(bad)
 	failed := d.waitStatus("invalid config rejected", func(s status) bool { return s.FailedReloads > st.FailedReloads })
-	if !strings.Contains(failed.LastReloadError, "locations.extra.path") {
-		t.Errorf("last_reload_error %q does not name locations.extra.path", failed.LastReloadError)
+	if want := fmt.Sprintf("locations.extra.path (line %d)", lineOf(t, bad, "~(")); !strings.Contains(failed.LastReloadError, want) {
+		t.Errorf("last_reload_error %q does not name %q", failed.LastReloadError, want)
 	}
 	if failed.ConfigHash != st.ConfigHash || failed.ConfigName != "v3" {
 		t.Errorf("after an invalid config /status shows %q %q, want the v3 config %q", failed.ConfigName, failed.ConfigHash, st.ConfigHash)
