@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -197,4 +198,27 @@ func indexPath(path string, i int) string {
 // errorf builds a FieldError.
 func errorf(path string, line int, format string, args ...any) *FieldError {
 	return &FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Annotate fills in the line of every FieldError in err (a *FieldError or an
+// ErrorList, possibly wrapped) that has none, from where its path was read.
+// Errors found after decoding, such as a busy listen address, thus point at
+// the line to fix too. It returns err.
+func (s *Source) Annotate(err error) error {
+	if s == nil || err == nil {
+		return err
+	}
+	var list ErrorList
+	if errors.As(err, &list) {
+		for _, fe := range list {
+			if fe.Line == 0 {
+				fe.Line = s.Line(fe.Path)
+			}
+		}
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) && fe.Line == 0 {
+		fe.Line = s.Line(fe.Path)
+	}
+	return err
 }

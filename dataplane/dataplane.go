@@ -11,7 +11,6 @@ package dataplane
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/runtime"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -149,13 +149,13 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fail(fmt.Errorf("servers.%s.addr: %w", name, err))
+			return fail(config.ErrorList{{Path: "servers." + name + ".addr", Msg: err.Error()}})
 		}
 		fresh[addr] = ln
 	}
 	newAdmin, err := d.prepareAdmin(rt.AdminAddr())
 	if err != nil {
-		return fail(fmt.Errorf("settings.admin_addr: %w", err))
+		return fail(config.ErrorList{{Path: "settings.admin_addr", Msg: err.Error()}})
 	}
 
 	// Commit: nothing below can fail.

@@ -42,14 +42,14 @@ func Run(ctx context.Context, opts Options) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins})
-	snap, _, err := config.Load(opts.Path)
+	snap, src, err := config.Load(opts.Path)
 	if err != nil {
 		return err
 	}
 	setLevel(opts.Level, snap.GetSettings().GetLogLevel())
 	if err := dp.Apply(snap); err != nil {
 		_ = dp.Shutdown(context.Background())
-		return fmt.Errorf("%s: %w", opts.Path, err)
+		return fmt.Errorf("config %s: %w", opts.Path, src.Annotate(err))
 	}
 	log.Info("data plane serving", "config", opts.Path, "listeners", dp.Addrs(), "status", dp.AdminAddr())
 	if opts.Ready != nil {
@@ -81,13 +81,13 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 func reload(dp *dataplane.DataPlane, opts Options, log *slog.Logger) {
-	snap, _, err := config.Load(opts.Path)
+	snap, src, err := config.Load(opts.Path)
 	if err == nil {
 		if cur := dp.Current(); cur != nil && cur.Hash() == config.Hash(snap) {
 			log.Info("config unchanged", "hash", cur.Hash())
 			return
 		}
-		err = dp.Apply(snap)
+		err = src.Annotate(dp.Apply(snap))
 	} else {
 		dp.RecordFailure(err)
 	}
