@@ -58,7 +58,7 @@ func Serve(ctx context.Context, name string, addrs []string, out io.Writer) erro
 	for i, ln := range lns {
 		addr := ln.Addr().String()
 		servers[i] = &http.Server{
-			Handler:           New(name, WithAddr(addr)),
+			Handler:           NewWithAddr(name, addr),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
 	}

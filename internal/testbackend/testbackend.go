@@ -8,7 +8,7 @@
 //
 //	/delay/<duration>          sleeps, then answers like the default endpoint
 //	/status/<code>             answers with that status (200..599)
-//	/bytes/<n>                 answers n bytes
+//	/bytes/<n>                 answers n bytes, byte i being 'a'+i%26
 //	/stream?n=5&interval=50ms  sends n lines, flushing each, interval apart
 //	/echo                      answers the request body with its Content-Type
 //	anything else              200 with the request as JSON (see Echo)
@@ -63,15 +63,6 @@ type Echo struct {
 	RemoteAddr string `json:"remote_addr"`
 }
 
-// Option configures the handler New returns.
-type Option func(*handler)
-
-// WithAddr fixes the ADDR part of X-Backend. Without it, the handler uses the
-// local address of the connection each request arrived on.
-func WithAddr(addr string) Option {
-	return func(h *handler) { h.addr = addr }
-}
-
 type handler struct {
 	name string
 	addr string
@@ -79,12 +70,14 @@ type handler struct {
 }
 
 // New returns the backend's handler. name is the NAME part of the X-Backend
-// header every response carries.
-func New(name string, opts ...Option) http.Handler {
-	h := &handler{name: name}
-	for _, o := range opts {
-		o(h)
-	}
+// header every response carries; ADDR is the local address of the
+// connection each request arrived on.
+func New(name string) http.Handler { return NewWithAddr(name, "") }
+
+// NewWithAddr is New with a fixed ADDR part of X-Backend, such as a
+// listener's address; an empty addr behaves like New.
+func NewWithAddr(name, addr string) http.Handler {
+	h := &handler{name: name, addr: addr}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("/delay/{d}", h.delay)
 	h.mux.HandleFunc("/status/{code}", h.status)
@@ -195,7 +188,8 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	h.writeEcho(w, r, code)
 }
 
-// bytes answers n bytes of a repeating printable pattern.
+// bytes answers n bytes: byte i is 'a'+i%26, so a client can check every
+// byte it received.
 func (h *handler) bytes(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.ParseInt(r.PathValue("n"), 10, 64)
 	if err != nil || n < 0 || n > MaxBytes {
@@ -208,7 +202,7 @@ func (h *handler) bytes(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	block := make([]byte, 32<<10)
+	block := make([]byte, 26*1260) // a multiple of 26 keeps the pattern across blocks
 	for i := range block {
 		block[i] = 'a' + byte(i%26)
 	}

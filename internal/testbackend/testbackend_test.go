@@ -127,6 +127,20 @@ func TestEndpoints(t *testing.T) {
 
 // TestStreamFlushes checks that each chunk reaches the client on its own,
 // before the next one is written.
+func TestBytesPattern(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	_, body := do(t, mustRequest(t, srv.URL+"/bytes/100003"))
+	if len(body) != 100003 {
+		t.Fatalf("%d bytes, want 100003", len(body))
+	}
+	for i, c := range body {
+		if c != 'a'+byte(i%26) {
+			t.Fatalf("byte %d is %q, want %q", i, c, 'a'+byte(i%26))
+		}
+	}
+}
+
 func TestStreamFlushes(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
