@@ -1,13 +1,5 @@
 package e2e
 
-// Known failure against the current cmd/pingap (contract: "exit 1 with a
-// clear error (naming object, field, line) on a bad config or a listen
-// address already in use"):
-//   - TestBadConfigAtStart/address_already_in_use: exit code 1 and the field
-//     are right, but the error has no line:
-//     "error: FILE: servers.main.addr: listen tcp 127.0.0.1:P: bind: address
-//     already in use" (want "... (line 2) ...", the line of servers.main.addr).
-
 import (
 	"fmt"
 	"net"
