@@ -93,7 +93,7 @@ func TestHashInvalidUTF8(t *testing.T) {
 	t.Parallel()
 	bad := &pb.Snapshot{Settings: &pb.Settings{Name: "a\xff"}}
 	repaired := &pb.Snapshot{Settings: &pb.Settings{Name: "a\uFFFD"}}
-	if Hash(bad) != Hash(bad) {
+	if first, second := Hash(bad), Hash(bad); first != second {
 		t.Error("hash of invalid snapshot is not stable")
 	}
 	if Hash(bad) == Hash(repaired) {

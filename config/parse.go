@@ -213,7 +213,8 @@ func validHostname(s string) bool {
 }
 
 func unwrapAddrErr(err error) string {
-	if ae, ok := err.(*net.AddrError); ok {
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
 		return ae.Err
 	}
 	return err.Error()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -54,7 +55,8 @@ func Load(path string) (*pb.Snapshot, *Source, error) {
 	}
 	s, src, err := Decode(data, FormatFromPath(path))
 	if err := check(s, src, err); err != nil {
-		if l, ok := err.(ErrorList); ok && len(l) > 1 {
+		var l ErrorList
+		if errors.As(err, &l) && len(l) > 1 {
 			return nil, src, fmt.Errorf("config %s: %d errors:\n%w", path, len(l), err)
 		}
 		return nil, src, fmt.Errorf("config %s: %w", path, err)
@@ -66,15 +68,20 @@ func Load(path string) (*pb.Snapshot, *Source, error) {
 func check(s *pb.Snapshot, src *Source, decodeErr error) error {
 	var errs ErrorList
 	if decodeErr != nil {
-		errs = append(errs, decodeErr.(ErrorList)...)
+		var dl ErrorList
+		if !errors.As(decodeErr, &dl) {
+			return decodeErr
+		}
+		errs = append(errs, dl...)
 		for _, e := range errs {
 			if e.Path == "" { // syntax error: the snapshot is a fragment
 				return errs.result()
 			}
 		}
 	}
-	if err := Validate(s, src); err != nil {
-		for _, e := range err.(ErrorList) {
+	var vl ErrorList
+	if err := Validate(s, src); errors.As(err, &vl) {
+		for _, e := range vl {
 			if !coveredBy(e.Path, errs) {
 				errs = append(errs, e)
 			}

@@ -96,12 +96,12 @@ func (v *validator) pemInput(path, value string) ([]byte, bool) {
 func readPEMFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %q: %v", name, pathErr(err))
+		return nil, fmt.Errorf("cannot read %q: %s", name, pathErr(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %q: %v", name, pathErr(err))
+		return nil, fmt.Errorf("cannot read %q: %s", name, pathErr(err))
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("cannot read %q: not a regular file", name)

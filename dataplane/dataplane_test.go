@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -237,7 +238,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 	if code := <-done; code != 200 {
 		t.Fatalf("in-flight request got %d during shutdown, want 200", code)
 	}
-	if err := dp.Apply(snapshot(t, oneServer(addr, be, "/"))); err != ErrClosed {
+	if err := dp.Apply(snapshot(t, oneServer(addr, be, "/"))); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Apply after Shutdown: %v, want ErrClosed", err)
 	}
 }

@@ -27,11 +27,7 @@ func refNormalize(h string) string {
 	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
 		h = h[1 : len(h)-1]
 	}
-	h = strings.ToLower(h)
-	if strings.HasSuffix(h, ".") {
-		h = h[:len(h)-1]
-	}
-	return h
+	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
 func refParseHosts(s string) []refHost {
