@@ -108,6 +108,7 @@ func startProc(t testing.TB, name string, lines chan<- string, args ...string) *
 	t.Helper()
 	p := &proc{t: t, name: name, stdout: &logBuffer{}, stderr: &logBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binPath(name), args...)
+	orphanProof(p.cmd)
 	p.cmd.Stderr = p.stderr
 	var pipe io.ReadCloser
 	if lines != nil {
@@ -510,6 +511,7 @@ func runPingap(t testing.TB, timeout time.Duration, args ...string) (int, string
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath("pingap"), args...)
+	orphanProof(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
