@@ -242,9 +242,39 @@ type Server struct {
 	MaxHeaderSize uint64 `protobuf:"varint,7,opt,name=max_header_size,json=maxHeaderSize,proto3" json:"max_header_size,omitempty"`
 	// Names of plugins that run for every request of this server, before the
 	// location's plugins. Default: empty.
-	Plugins       []string `protobuf:"bytes,8,rep,name=plugins,proto3" json:"plugins,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Plugins []string `protobuf:"bytes,8,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	// Serve TLS with every certificate of the config (Pingap's
+	// global_certificates). Default: false.
+	GlobalCertificates bool `protobuf:"varint,9,opt,name=global_certificates,json=globalCertificates,proto3" json:"global_certificates,omitempty"`
+	// Names of the certificates this server serves TLS with. A server with
+	// certificates (here or through global_certificates) speaks only TLS, with
+	// HTTP/2 and HTTP/1.1 offered by ALPN. Default: empty, plain HTTP.
+	Certificates []string `protobuf:"bytes,10,rep,name=certificates,proto3" json:"certificates,omitempty"`
+	// Accept HTTP/2 without TLS (h2c with prior knowledge) next to HTTP/1.1 on a
+	// plain-HTTP server. Default: false.
+	EnabledH2 bool `protobuf:"varint,11,opt,name=enabled_h2,json=enabledH2,proto3" json:"enabled_h2,omitempty"`
+	// Lowest TLS version accepted: "tlsv1.2" or "tlsv1.3". Default: tlsv1.2.
+	TlsMinVersion string `protobuf:"bytes,12,opt,name=tls_min_version,json=tlsMinVersion,proto3" json:"tls_min_version,omitempty"`
+	// Highest TLS version accepted: "tlsv1.2" or "tlsv1.3". Default: tlsv1.3.
+	TlsMaxVersion string `protobuf:"bytes,13,opt,name=tls_max_version,json=tlsMaxVersion,proto3" json:"tls_max_version,omitempty"`
+	// TLS 1.2 cipher suites, in order of preference, separated by ":" or ",";
+	// IANA names ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256") or OpenSSL names
+	// ("ECDHE-RSA-AES128-GCM-SHA256"). TLS 1.3 suites are not configurable.
+	// Default: Go's secure defaults.
+	TlsCipherList string `protobuf:"bytes,14,opt,name=tls_cipher_list,json=tlsCipherList,proto3" json:"tls_cipher_list,omitempty"`
+	// Maximum concurrent client connections; a connection over the limit is
+	// closed at once (plain HTTP ones first get a 503). Zero means no limit.
+	// Default: 0.
+	MaxConnections uint32 `protobuf:"varint,15,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
+	// Maximum number of request header fields; requests with more get 431.
+	// Default: 100.
+	MaxHeaderCount uint32 `protobuf:"varint,16,opt,name=max_header_count,json=maxHeaderCount,proto3" json:"max_header_count,omitempty"`
+	// Maximum time to read a request body once the headers were read; a client
+	// that sends it slower gets 408. Zero means no limit beyond read_timeout.
+	// Default: 0.
+	ReadBodyTimeout *durationpb.Duration `protobuf:"bytes,17,opt,name=read_body_timeout,json=readBodyTimeout,proto3" json:"read_body_timeout,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Server) Reset() {
@@ -329,6 +359,69 @@ func (x *Server) GetMaxHeaderSize() uint64 {
 func (x *Server) GetPlugins() []string {
 	if x != nil {
 		return x.Plugins
+	}
+	return nil
+}
+
+func (x *Server) GetGlobalCertificates() bool {
+	if x != nil {
+		return x.GlobalCertificates
+	}
+	return false
+}
+
+func (x *Server) GetCertificates() []string {
+	if x != nil {
+		return x.Certificates
+	}
+	return nil
+}
+
+func (x *Server) GetEnabledH2() bool {
+	if x != nil {
+		return x.EnabledH2
+	}
+	return false
+}
+
+func (x *Server) GetTlsMinVersion() string {
+	if x != nil {
+		return x.TlsMinVersion
+	}
+	return ""
+}
+
+func (x *Server) GetTlsMaxVersion() string {
+	if x != nil {
+		return x.TlsMaxVersion
+	}
+	return ""
+}
+
+func (x *Server) GetTlsCipherList() string {
+	if x != nil {
+		return x.TlsCipherList
+	}
+	return ""
+}
+
+func (x *Server) GetMaxConnections() uint32 {
+	if x != nil {
+		return x.MaxConnections
+	}
+	return 0
+}
+
+func (x *Server) GetMaxHeaderCount() uint32 {
+	if x != nil {
+		return x.MaxHeaderCount
+	}
+	return 0
+}
+
+func (x *Server) GetReadBodyTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ReadBodyTimeout
 	}
 	return nil
 }
@@ -495,8 +588,48 @@ type Upstream struct {
 	// Maximum idle keep-alive connections kept per target. Default:
 	// settings.upstream_keepalive_pool_size.
 	KeepalivePoolSize uint32 `protobuf:"varint,7,opt,name=keepalive_pool_size,json=keepalivePoolSize,proto3" json:"keepalive_pool_size,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Protocol spoken to targets: "h1" (HTTP/1.1), "h2" (HTTP/2 over TLS),
+	// "h2c" (HTTP/2 without TLS, prior knowledge) or "h2h1" (TLS, HTTP/2 or
+	// HTTP/1.1 as ALPN decides). gRPC needs h2 or h2c. Default: h1.
+	Alpn string `protobuf:"bytes,8,opt,name=alpn,proto3" json:"alpn,omitempty"`
+	// Connect to targets with TLS. Implied by sni, by alpn h2 or h2h1.
+	// Default: false.
+	Tls bool `protobuf:"varint,9,opt,name=tls,proto3" json:"tls,omitempty"`
+	// Server name sent in the TLS handshake and checked against the target's
+	// certificate; setting it enables TLS, as in Pingap. Default: the target's
+	// host.
+	Sni string `protobuf:"bytes,10,opt,name=sni,proto3" json:"sni,omitempty"`
+	// Verify the target's certificate chain and name. Default: true.
+	VerifyCert *bool `protobuf:"varint,11,opt,name=verify_cert,json=verifyCert,proto3,oneof" json:"verify_cert,omitempty"`
+	// CA certificates that sign the targets' certificates, as inline PEM or the
+	// path of a PEM file. Default: the system's roots.
+	CaCert string `protobuf:"bytes,12,opt,name=ca_cert,json=caCert,proto3" json:"ca_cert,omitempty"`
+	// Active health check in Pingap's URL syntax: "tcp://name",
+	// "http://host/path", "https://host/path" or "grpc://name?service=NAME",
+	// with query parameters connection_timeout (3s), read_timeout (3s),
+	// check_frequency (10s), success (1: passes to become healthy) and failure
+	// (2: failures to become unhealthy). The URL's host is sent as the Host
+	// header (HTTP) or :authority (gRPC). Default: empty, no active checks.
+	HealthCheck string `protobuf:"bytes,13,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`
+	// Passive outlier detection: targets that fail consecutively are ejected
+	// for a while. Default: enabled with the defaults of OutlierDetection.
+	OutlierDetection *OutlierDetection `protobuf:"bytes,14,opt,name=outlier_detection,json=outlierDetection,proto3" json:"outlier_detection,omitempty"`
+	// When no target is healthy, try them all anyway instead of answering 503.
+	// Default: false.
+	FailOpen bool `protobuf:"varint,15,opt,name=fail_open,json=failOpen,proto3" json:"fail_open,omitempty"`
+	// How many other targets a failed attempt may be retried on. Only a request
+	// that failed to connect, or that got 502/503/504 while idempotent (or whose
+	// body was not sent), is retried, and never after response bytes reached the
+	// client. Default: 1.
+	MaxRetries *uint32 `protobuf:"varint,16,opt,name=max_retries,json=maxRetries,proto3,oneof" json:"max_retries,omitempty"`
+	// Time budget for all attempts of a request; no retry starts after it.
+	// Zero means no budget beyond each attempt's timeouts. Default: 0.
+	RetryTimeout *durationpb.Duration `protobuf:"bytes,17,opt,name=retry_timeout,json=retryTimeout,proto3" json:"retry_timeout,omitempty"`
+	// How long an upgraded connection (WebSocket and other Upgrade protocols)
+	// may stay idle in both directions before it is closed. Default: 10m.
+	UpgradeIdleTimeout *durationpb.Duration `protobuf:"bytes,18,opt,name=upgrade_idle_timeout,json=upgradeIdleTimeout,proto3" json:"upgrade_idle_timeout,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Upstream) Reset() {
@@ -578,6 +711,170 @@ func (x *Upstream) GetKeepalivePoolSize() uint32 {
 	return 0
 }
 
+func (x *Upstream) GetAlpn() string {
+	if x != nil {
+		return x.Alpn
+	}
+	return ""
+}
+
+func (x *Upstream) GetTls() bool {
+	if x != nil {
+		return x.Tls
+	}
+	return false
+}
+
+func (x *Upstream) GetSni() string {
+	if x != nil {
+		return x.Sni
+	}
+	return ""
+}
+
+func (x *Upstream) GetVerifyCert() bool {
+	if x != nil && x.VerifyCert != nil {
+		return *x.VerifyCert
+	}
+	return false
+}
+
+func (x *Upstream) GetCaCert() string {
+	if x != nil {
+		return x.CaCert
+	}
+	return ""
+}
+
+func (x *Upstream) GetHealthCheck() string {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return ""
+}
+
+func (x *Upstream) GetOutlierDetection() *OutlierDetection {
+	if x != nil {
+		return x.OutlierDetection
+	}
+	return nil
+}
+
+func (x *Upstream) GetFailOpen() bool {
+	if x != nil {
+		return x.FailOpen
+	}
+	return false
+}
+
+func (x *Upstream) GetMaxRetries() uint32 {
+	if x != nil && x.MaxRetries != nil {
+		return *x.MaxRetries
+	}
+	return 0
+}
+
+func (x *Upstream) GetRetryTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.RetryTimeout
+	}
+	return nil
+}
+
+func (x *Upstream) GetUpgradeIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.UpgradeIdleTimeout
+	}
+	return nil
+}
+
+// OutlierDetection configures passive health checking from live traffic.
+type OutlierDetection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stop ejecting targets of this upstream. Default: false.
+	Disabled bool `protobuf:"varint,1,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// Consecutive failures (connect errors, timeouts, 5xx answers) that eject
+	// a target. Default: 5.
+	ConsecutiveFailures uint32 `protobuf:"varint,2,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// Ejection time of a first ejection; each repeated ejection doubles it, up
+	// to max_ejection_time. After it, the target gets one probe request
+	// (half-open): success brings it back, failure ejects it again.
+	// Default: 10s.
+	BaseEjectionTime *durationpb.Duration `protobuf:"bytes,3,opt,name=base_ejection_time,json=baseEjectionTime,proto3" json:"base_ejection_time,omitempty"`
+	// Longest ejection. Default: 5m.
+	MaxEjectionTime *durationpb.Duration `protobuf:"bytes,4,opt,name=max_ejection_time,json=maxEjectionTime,proto3" json:"max_ejection_time,omitempty"`
+	// Largest share of a pool, in percent, that may be ejected at once; at
+	// least one target is always left. Default: 50.
+	MaxEjectionPercent uint32 `protobuf:"varint,5,opt,name=max_ejection_percent,json=maxEjectionPercent,proto3" json:"max_ejection_percent,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *OutlierDetection) Reset() {
+	*x = OutlierDetection{}
+	mi := &file_pingap_v1_config_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutlierDetection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutlierDetection) ProtoMessage() {}
+
+func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutlierDetection.ProtoReflect.Descriptor instead.
+func (*OutlierDetection) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *OutlierDetection) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+func (x *OutlierDetection) GetConsecutiveFailures() uint32 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *OutlierDetection) GetBaseEjectionTime() *durationpb.Duration {
+	if x != nil {
+		return x.BaseEjectionTime
+	}
+	return nil
+}
+
+func (x *OutlierDetection) GetMaxEjectionTime() *durationpb.Duration {
+	if x != nil {
+		return x.MaxEjectionTime
+	}
+	return nil
+}
+
+func (x *OutlierDetection) GetMaxEjectionPercent() uint32 {
+	if x != nil {
+		return x.MaxEjectionPercent
+	}
+	return 0
+}
+
 // Plugin is a named plugin instance that servers and locations refer to.
 type Plugin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -590,7 +887,7 @@ type Plugin struct {
 
 func (x *Plugin) Reset() {
 	*x = Plugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[5]
+	mi := &file_pingap_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +899,7 @@ func (x *Plugin) String() string {
 func (*Plugin) ProtoMessage() {}
 
 func (x *Plugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[5]
+	mi := &file_pingap_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +912,7 @@ func (x *Plugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plugin.ProtoReflect.Descriptor instead.
 func (*Plugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Plugin) GetCategory() string {
@@ -644,7 +941,7 @@ type Certificate struct {
 
 func (x *Certificate) Reset() {
 	*x = Certificate{}
-	mi := &file_pingap_v1_config_proto_msgTypes[6]
+	mi := &file_pingap_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +953,7 @@ func (x *Certificate) String() string {
 func (*Certificate) ProtoMessage() {}
 
 func (x *Certificate) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[6]
+	mi := &file_pingap_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +966,7 @@ func (x *Certificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Certificate.ProtoReflect.Descriptor instead.
 func (*Certificate) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Certificate) GetDomains() []string {
@@ -734,7 +1031,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"admin_addr\x18\x03 \x01(\tR\tadminAddr\x12<\n" +
 	"\fgrace_period\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\x12?\n" +
 	"\x1cupstream_keepalive_pool_size\x18\x05 \x01(\rR\x19upstreamKeepalivePoolSize\x12\x1b\n" +
-	"\tlog_level\x18\x06 \x01(\tR\blogLevel\"\x83\x03\n" +
+	"\tlog_level\x18\x06 \x01(\tR\blogLevel\"\x89\x06\n" +
 	"\x06Server\x12\x12\n" +
 	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x1c\n" +
 	"\tlocations\x18\x02 \x03(\tR\tlocations\x12I\n" +
@@ -743,7 +1040,18 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\rwrite_timeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\fwriteTimeout\x12<\n" +
 	"\fidle_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12&\n" +
 	"\x0fmax_header_size\x18\a \x01(\x04R\rmaxHeaderSize\x12\x18\n" +
-	"\aplugins\x18\b \x03(\tR\aplugins\"\xe5\x02\n" +
+	"\aplugins\x18\b \x03(\tR\aplugins\x12/\n" +
+	"\x13global_certificates\x18\t \x01(\bR\x12globalCertificates\x12\"\n" +
+	"\fcertificates\x18\n" +
+	" \x03(\tR\fcertificates\x12\x1d\n" +
+	"\n" +
+	"enabled_h2\x18\v \x01(\bR\tenabledH2\x12&\n" +
+	"\x0ftls_min_version\x18\f \x01(\tR\rtlsMinVersion\x12&\n" +
+	"\x0ftls_max_version\x18\r \x01(\tR\rtlsMaxVersion\x12&\n" +
+	"\x0ftls_cipher_list\x18\x0e \x01(\tR\rtlsCipherList\x12'\n" +
+	"\x0fmax_connections\x18\x0f \x01(\rR\x0emaxConnections\x12(\n" +
+	"\x10max_header_count\x18\x10 \x01(\rR\x0emaxHeaderCount\x12E\n" +
+	"\x11read_body_timeout\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\x0freadBodyTimeout\"\xe5\x02\n" +
 	"\bLocation\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1a\n" +
@@ -756,7 +1064,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x06weight\x18\t \x01(\x05H\x00R\x06weight\x88\x01\x01\x12\x18\n" +
 	"\aplugins\x18\n" +
 	" \x03(\tR\apluginsB\t\n" +
-	"\a_weight\"\xea\x02\n" +
+	"\a_weight\"\xbe\x06\n" +
 	"\bUpstream\x12\x14\n" +
 	"\x05addrs\x18\x01 \x03(\tR\x05addrs\x12\x12\n" +
 	"\x04algo\x18\x02 \x01(\tR\x04algo\x12H\n" +
@@ -764,7 +1072,29 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\fread_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vreadTimeout\x12<\n" +
 	"\fidle_timeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12>\n" +
 	"\rwrite_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fwriteTimeout\x12.\n" +
-	"\x13keepalive_pool_size\x18\a \x01(\rR\x11keepalivePoolSize\"$\n" +
+	"\x13keepalive_pool_size\x18\a \x01(\rR\x11keepalivePoolSize\x12\x12\n" +
+	"\x04alpn\x18\b \x01(\tR\x04alpn\x12\x10\n" +
+	"\x03tls\x18\t \x01(\bR\x03tls\x12\x10\n" +
+	"\x03sni\x18\n" +
+	" \x01(\tR\x03sni\x12$\n" +
+	"\vverify_cert\x18\v \x01(\bH\x00R\n" +
+	"verifyCert\x88\x01\x01\x12\x17\n" +
+	"\aca_cert\x18\f \x01(\tR\x06caCert\x12!\n" +
+	"\fhealth_check\x18\r \x01(\tR\vhealthCheck\x12H\n" +
+	"\x11outlier_detection\x18\x0e \x01(\v2\x1b.pingap.v1.OutlierDetectionR\x10outlierDetection\x12\x1b\n" +
+	"\tfail_open\x18\x0f \x01(\bR\bfailOpen\x12$\n" +
+	"\vmax_retries\x18\x10 \x01(\rH\x01R\n" +
+	"maxRetries\x88\x01\x01\x12>\n" +
+	"\rretry_timeout\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\fretryTimeout\x12K\n" +
+	"\x14upgrade_idle_timeout\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x12upgradeIdleTimeoutB\x0e\n" +
+	"\f_verify_certB\x0e\n" +
+	"\f_max_retries\"\xa3\x02\n" +
+	"\x10OutlierDetection\x12\x1a\n" +
+	"\bdisabled\x18\x01 \x01(\bR\bdisabled\x121\n" +
+	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
+	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
+	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"$\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\"z\n" +
 	"\vCertificate\x12\x18\n" +
@@ -786,48 +1116,55 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),            // 0: pingap.v1.Snapshot
 	(*Settings)(nil),            // 1: pingap.v1.Settings
 	(*Server)(nil),              // 2: pingap.v1.Server
 	(*Location)(nil),            // 3: pingap.v1.Location
 	(*Upstream)(nil),            // 4: pingap.v1.Upstream
-	(*Plugin)(nil),              // 5: pingap.v1.Plugin
-	(*Certificate)(nil),         // 6: pingap.v1.Certificate
-	nil,                         // 7: pingap.v1.Snapshot.ServersEntry
-	nil,                         // 8: pingap.v1.Snapshot.LocationsEntry
-	nil,                         // 9: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                         // 10: pingap.v1.Snapshot.PluginsEntry
-	nil,                         // 11: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
+	(*OutlierDetection)(nil),    // 5: pingap.v1.OutlierDetection
+	(*Plugin)(nil),              // 6: pingap.v1.Plugin
+	(*Certificate)(nil),         // 7: pingap.v1.Certificate
+	nil,                         // 8: pingap.v1.Snapshot.ServersEntry
+	nil,                         // 9: pingap.v1.Snapshot.LocationsEntry
+	nil,                         // 10: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                         // 11: pingap.v1.Snapshot.PluginsEntry
+	nil,                         // 12: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	7,  // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	8,  // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	9,  // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	10, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	11, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	12, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	12, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	12, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	12, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	12, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	12, // 11: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	12, // 12: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	12, // 13: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	12, // 14: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
-	2,  // 15: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 16: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 17: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	5,  // 18: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	6,  // 19: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	8,  // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	9,  // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	10, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	11, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	12, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	13, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	13, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	13, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	13, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	13, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	13, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	13, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	13, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	13, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	13, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
+	13, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	13, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	13, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	13, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	2,  // 21: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 22: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 23: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 24: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	7,  // 25: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -836,13 +1173,14 @@ func file_pingap_v1_config_proto_init() {
 		return
 	}
 	file_pingap_v1_config_proto_msgTypes[3].OneofWrappers = []any{}
+	file_pingap_v1_config_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
