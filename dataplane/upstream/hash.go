@@ -8,6 +8,8 @@ import (
 	"slices"
 )
 
+var _ balancer = (*hashBalancer)(nil)
+
 // Ring geometry and load bound of consistent hashing; see the package
 // documentation.
 const (

@@ -1,10 +1,12 @@
 package upstream
 
 import (
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -100,4 +102,34 @@ func FuzzQueryValue(f *testing.F) {
 			t.Errorf("queryValue(%q, %q) = %q, url.ParseQuery gives %q", query, name, got, want)
 		}
 	})
+}
+
+// TestHashIsStable pins the hash function and the ring: data planes of
+// different versions in one fleet must map a key to the same target, so a
+// change here is a breaking change.
+func TestHashIsStable(t *testing.T) {
+	t.Parallel()
+	h := fnv.New64a()
+	h.Write([]byte("user-1"))
+	if got := fnvString(fnvOffset64, "user-1"); got != h.Sum64() {
+		t.Errorf("fnvString = %#x, want FNV-1a %#x", got, h.Sum64())
+	}
+	for _, tc := range []struct {
+		desc      string
+		got, want uint64
+	}{
+		{`hashString("")`, hashString(""), 0xefd01f60ba992926},
+		{`hashString("user-1")`, hashString("user-1"), 0x41a2fca5c68401c5},
+		{`vnodeHash("10.0.0.1:80", 7)`, vnodeHash("10.0.0.1:80", 7), 0x3f5a57a2f14ea1ae},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %#x, want %#x", tc.desc, tc.got, tc.want)
+		}
+	}
+	u := newTest(t, "hash:header:X-Key", addrsN(5)...)
+	got := assign(t, u, []string{"alice", "bob", "carol", "dave", "erin", "frank"})
+	want := []string{"10.0.0.1:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.3:80", "10.0.0.3:80", "10.0.0.4:80"}
+	if !slices.Equal(got, want) {
+		t.Errorf("keys map to %v, want %v", got, want)
+	}
 }

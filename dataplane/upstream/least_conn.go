@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 )
 
+var _ balancer = (*leastConn)(nil)
+
 // leastConn picks the healthy target with the fewest in-flight requests
 // relative to its weight. The scan starts at the target smooth weighted round
 // robin would pick next and keeps the first of equally loaded targets, so

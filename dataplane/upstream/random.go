@@ -6,6 +6,8 @@ import (
 	"net/netip"
 )
 
+var _ balancer = (*random)(nil)
+
 // random is the power of two choices: it draws two targets at random in
 // proportion to their weights and picks the one with fewer in-flight requests
 // relative to its weight; on a tie the first draw wins, so with even load the

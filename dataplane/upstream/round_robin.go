@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 )
 
+var _ balancer = (*roundRobin)(nil)
+
 // roundRobin is smooth weighted round robin. While every target is healthy a
 // pick reads the next entry of a cycle computed at build time (one atomic
 // increment, no lock). When the scheduled target is unhealthy, or the cycle
