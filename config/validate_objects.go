@@ -56,6 +56,7 @@ func (v *validator) servers() {
 		used = v.listen(path, srv.GetAddr(), used)
 		v.reference(path+".locations", "location", srv.GetLocations(), locations)
 		v.reference(path+".plugins", "plugin", srv.GetPlugins(), plugins)
+		v.serverTLS(path, srv)
 	}
 }
 
@@ -148,4 +149,5 @@ func (v *validator) upstream(path string, up *pb.Upstream) {
 	if _, err := ParseAlgo(up.GetAlgo()); err != nil {
 		v.fail(path+".algo", "%v", err)
 	}
+	v.upstreamTLS(path, up)
 }

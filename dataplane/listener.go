@@ -2,7 +2,9 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pingap-go/pingap/dataplane/proxy"
 	"github.com/pingap-go/pingap/dataplane/runtime"
 )
 
@@ -24,7 +25,9 @@ type listener struct {
 	ln   net.Listener
 	log  *slog.Logger
 
-	handler atomic.Pointer[proxy.Server]
+	server atomic.Pointer[runtime.Server]
+	conns  atomic.Int64 // open client connections
+	tls    *tls.Config  // asks the current server for its TLS config per handshake
 
 	mu        sync.Mutex
 	name      string
@@ -38,6 +41,12 @@ type listener struct {
 
 func newListener(addr string, ln net.Listener, log *slog.Logger) *listener {
 	l := &listener{addr: addr, ln: ln, log: log}
+	l.tls = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		if s := l.server.Load(); s != nil && s.TLS != nil {
+			return s.TLS, nil
+		}
+		return nil, errors.New("listener no longer serves TLS")
+	}}
 	l.accepting.Add(1)
 	go l.acceptLoop()
 	return l
@@ -60,8 +69,42 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		l.handOff(c)
+		if c = l.admit(c); c != nil {
+			l.handOff(c)
+		}
 	}
+}
+
+// refusal is what a plain-HTTP client over max_connections reads.
+const refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Length: 25\r\nConnection: close\r\nRetry-After: 1\r\n\r\ntoo many connections, retry\n"
+
+// admit counts c against max_connections and wraps it for TLS. A connection
+// over the limit is refused (plain HTTP gets a 503 first) and nil returned.
+func (l *listener) admit(c net.Conn) net.Conn {
+	settings := l.currentSettings()
+	n := l.conns.Add(1)
+	if limit := settings.MaxConnections; limit > 0 && n > int64(limit) {
+		l.conns.Add(-1)
+		if !settings.TLS {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(c, refusal)
+		}
+		_ = c.Close()
+		l.log.Warn("connection refused: max_connections reached", "addr", l.addr, "limit", limit)
+		return nil
+	}
+	c = &countedConn{Conn: c, release: func() { l.conns.Add(-1) }}
+	if settings.TLS {
+		return tls.Server(c, l.tls)
+	}
+	return c
+}
+
+func (l *listener) currentSettings() runtime.ListenerSettings {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.settings
 }
 
 // handOff gives c to the current http.Server, following a settings change
@@ -85,13 +128,13 @@ func (l *listener) handOff(c net.Conn) {
 
 // ServeHTTP serves with the listener's current server config.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l.handler.Load().ServeHTTP(w, r)
+	l.server.Load().Handler.ServeHTTP(w, r)
 }
 
 // update points the listener at s, restarting its http.Server if the
 // listener settings changed.
 func (l *listener) update(name string, s *runtime.Server) {
-	l.handler.Store(s.Handler)
+	l.server.Store(s)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.name = name
@@ -107,7 +150,11 @@ func (l *listener) update(name string, s *runtime.Server) {
 		IdleTimeout:       s.Listener.IdleTimeout,
 		MaxHeaderBytes:    s.Listener.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelDebug),
+		Protocols:         new(http.Protocols),
 	}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(s.Listener.TLS)
+	srv.Protocols.SetUnencryptedHTTP2(s.Listener.H2C)
 	old, oldQueue := l.srv, l.queue
 	l.srv = srv
 	l.queue = newConnQueue(l.ln.Addr())
@@ -162,6 +209,18 @@ func (l *listener) serverName() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.name
+}
+
+// countedConn releases its slot of max_connections once, on Close.
+type countedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
 }
 
 // connQueue is the net.Listener an http.Server serves from: connections

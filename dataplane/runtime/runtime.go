@@ -5,6 +5,7 @@
 package runtime
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,10 @@ type Server struct {
 	Addrs []string
 	// Listener holds the http.Server settings for this server's listeners.
 	Listener ListenerSettings
+	// TLS is the server's TLS config (certificates chosen by SNI), nil for
+	// plain HTTP. Listeners look it up per handshake, so a reload swaps
+	// certificates without touching open connections.
+	TLS *tls.Config
 }
 
 // ListenerSettings are the per-listener timeouts and limits; a change in them
@@ -65,6 +70,13 @@ type ListenerSettings struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
+	// TLS is set when the server terminates TLS (HTTP/2 offered by ALPN).
+	TLS bool
+	// H2C accepts HTTP/2 with prior knowledge on a plain listener.
+	H2C bool
+	// MaxConnections caps concurrent connections per listen address; 0 is
+	// no limit.
+	MaxConnections int
 }
 
 // Build validates snap and compiles it. prev, when not nil, is the runtime
@@ -115,9 +127,16 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	if err != nil {
 		return nil, err
 	}
+	certs, err := loadCertificates(snap)
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range sortedKeys(snap.GetServers()) {
 		s, err := rt.buildServer(name, snap, plugins, trusted, logger)
 		if err != nil {
+			return nil, err
+		}
+		if s.TLS, err = serverTLS(name, snap.GetServers()[name], snap, certs); err != nil {
 			return nil, err
 		}
 		rt.servers[name] = s
@@ -165,6 +184,9 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[strin
 		WriteTimeout:      cfg.GetWriteTimeout().AsDuration(),
 		IdleTimeout:       durationOr(cfg.GetIdleTimeout().AsDuration(), defaultIdleTimeout),
 		MaxHeaderBytes:    defaultMaxHeader,
+		TLS:               config.ServerTLS(cfg),
+		H2C:               cfg.GetEnabledH2() && !config.ServerTLS(cfg),
+		MaxConnections:    int(cfg.GetMaxConnections()),
 	}
 	if n := cfg.GetMaxHeaderSize(); n > 0 {
 		ls.MaxHeaderBytes = int(min(n, 1<<30))
