@@ -11,7 +11,7 @@ LDFLAGS := -X github.com/pingap-go/pingap/internal/version.Version=$(VERSION)
 FUZZTIME ?= 100000x
 CONFIG ?= examples/quickstart.toml
 
-.PHONY: all build run test test-unit test-e2e fuzz generate check-generate lint tools bench clean
+.PHONY: all build run test test-unit test-e2e fuzz generate check-generate lint tools bench bench-compare clean
 
 all: build
 
@@ -58,6 +58,11 @@ lint: check-generate
 ## bench: Go benchmarks (never part of make test)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) --no-print-directory bench-compare
+
+## bench-compare: side-by-side proxy benchmark against nginx and haproxy (docs/benchmarks.md; DURATION, ROUNDS)
+bench-compare:
+	scripts/bench/run.sh
 
 clean:
 	rm -rf $(BIN)/pingap dist
