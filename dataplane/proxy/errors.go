@@ -3,32 +3,76 @@ package proxy
 import (
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Short bodies of the responses the proxy produces itself. They never carry
 // upstream addresses or internal errors; details go to the log.
 var statusBodies = map[int]string{
-	http.StatusBadRequest:            "bad request\n",
-	http.StatusNotFound:              "not found\n",
-	http.StatusRequestEntityTooLarge: "request entity too large\n",
-	http.StatusBadGateway:            "bad gateway\n",
-	http.StatusServiceUnavailable:    "service unavailable\n",
-	http.StatusGatewayTimeout:        "gateway timeout\n",
+	http.StatusRequestEntityTooLarge:       "request entity too large\n",
+	http.StatusRequestHeaderFieldsTooLarge: "request header fields too large\n",
 }
 
-// writeError answers with a short plain-text body for status.
-func writeError(w http.ResponseWriter, status int) {
-	body, ok := statusBodies[status]
-	if !ok {
-		body = http.StatusText(status) + "\n"
-	}
+// gRPC status codes the proxy answers with (google.golang.org/grpc/codes).
+const (
+	grpcInternal          = 13
+	grpcUnimplemented     = 12
+	grpcUnavailable       = 14
+	grpcDeadlineExceeded  = 4
+	grpcResourceExhausted = 8
+)
+
+// grpcCodes maps the proxy's own HTTP statuses to gRPC status codes, after
+// the gRPC HTTP mapping, except that a proxy timeout is DEADLINE_EXCEEDED.
+var grpcCodes = map[int]int{
+	http.StatusBadRequest:                  grpcInternal,
+	http.StatusNotFound:                    grpcUnimplemented,
+	http.StatusRequestTimeout:              grpcDeadlineExceeded,
+	http.StatusRequestEntityTooLarge:       grpcResourceExhausted,
+	http.StatusRequestHeaderFieldsTooLarge: grpcResourceExhausted,
+	http.StatusTooManyRequests:             grpcUnavailable,
+	http.StatusBadGateway:                  grpcUnavailable,
+	http.StatusServiceUnavailable:          grpcUnavailable,
+	http.StatusGatewayTimeout:              grpcDeadlineExceeded,
+}
+
+// isGRPC reports whether r is a gRPC call, which must be answered with a
+// gRPC status rather than an HTTP error page.
+func isGRPC(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return strings.HasPrefix(ct, "application/grpc") && (len(ct) == 16 || ct[16] == '+' || ct[16] == ';')
+}
+
+// WriteError answers r with status and a short plain-text body, or, for a
+// gRPC call, with the matching gRPC status as a trailers-only response.
+// Plugins use it for the answers they make themselves.
+func WriteError(w http.ResponseWriter, r *http.Request, status int) {
 	h := w.Header()
 	for k := range h {
 		delete(h, k)
 	}
+	if r != nil && isGRPC(r) {
+		code, ok := grpcCodes[status]
+		if !ok {
+			code = grpcUnavailable
+		}
+		h["Content-Type"] = []string{"application/grpc"}
+		h["Grpc-Status"] = []string{strconv.Itoa(code)}
+		h["Grpc-Message"] = []string{strings.TrimSpace(bodyFor(status))}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	body := bodyFor(status)
 	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 	h["X-Content-Type-Options"] = []string{"nosniff"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
+}
+
+func bodyFor(status int) string {
+	if body, ok := statusBodies[status]; ok {
+		return body
+	}
+	return strings.ToLower(http.StatusText(status)) + "\n"
 }

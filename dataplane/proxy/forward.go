@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pingap-go/pingap/dataplane/upstream"
 )
@@ -94,32 +95,46 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // streams the response back.
 func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 	if l.upstream == nil {
-		writeError(w, http.StatusBadGateway)
+		WriteError(w, r, http.StatusBadGateway)
 		return
 	}
 	if l.maxBody > 0 {
 		if r.ContentLength > l.maxBody {
-			writeError(w, http.StatusRequestEntityTooLarge)
+			WriteError(w, r, http.StatusRequestEntityTooLarge)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, l.maxBody)
 		}
 	}
+	var body *bodyTracker
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &bodyTracker{rc: r.Body}
+		r.Body = body
+	}
 	ri := newRequestInfo(r, l.trusted)
 	target, err := l.upstream.Pick(r, ri.clientIP)
 	if err != nil {
 		l.logger.Warn("no upstream target", "location", l.name, "upstream", l.upstream.Name(), "err", err)
-		writeError(w, http.StatusServiceUnavailable)
+		WriteError(w, r, http.StatusServiceUnavailable)
 		return
 	}
 	done := target.Begin()
 	defer done()
 
 	out := l.outRequest(r, ri, target)
+	upgrade := upgradeType(r)
+	if upgrade != "" {
+		out.Header["Connection"] = []string{"Upgrade"}
+		out.Header["Upgrade"] = []string{upgrade}
+	}
 	resp, err := l.upstream.Transport().RoundTrip(out)
 	if err != nil {
-		l.failed(w, r, target, err)
+		l.failed(w, r, target, body, err)
+		return
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols && upgrade != "" {
+		l.switchProtocols(w, r, resp, upgrade)
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
@@ -176,22 +191,68 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream
 }
 
 // failed answers a request whose round trip failed before a response.
-func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstream.Target, err error) {
+func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstream.Target, body *bodyTracker, err error) {
 	var tooLarge *http.MaxBytesError
 	var nerr net.Error
+	if berr := body.failure(); berr != nil {
+		// The client's body broke the round trip, not the target.
+		switch {
+		case errors.As(berr, &tooLarge):
+			WriteError(w, r, http.StatusRequestEntityTooLarge)
+		case errors.As(berr, &nerr) && nerr.Timeout():
+			WriteError(w, r, http.StatusRequestTimeout)
+		default:
+			l.logger.Debug("client request body failed", "location", l.name, "err", berr)
+			WriteError(w, r, http.StatusBadRequest)
+		}
+		return
+	}
 	switch {
 	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge)
+		WriteError(w, r, http.StatusRequestEntityTooLarge)
 	case r.Context().Err() != nil:
 		// The client went away; nobody is left to answer.
 		l.logger.Debug("client closed request", "location", l.name, "target", target.Addr())
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout():
 		l.logger.Warn("upstream timeout", "location", l.name, "target", target.Addr(), "err", err)
-		writeError(w, http.StatusGatewayTimeout)
+		WriteError(w, r, http.StatusGatewayTimeout)
 	default:
 		l.logger.Warn("upstream error", "location", l.name, "target", target.Addr(), "err", err)
-		writeError(w, http.StatusBadGateway)
+		WriteError(w, r, http.StatusBadGateway)
 	}
+}
+
+// bodyTracker records how a request body read went, so a failed round trip
+// can be blamed on the client (408, 413, 400) or the target (502, 504), and
+// a retry knows whether any of the body was consumed.
+type bodyTracker struct {
+	rc   io.ReadCloser
+	read atomic.Int64
+	mu   sync.Mutex
+	err  error
+}
+
+func (b *bodyTracker) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.read.Add(int64(n))
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		b.err = err
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *bodyTracker) Close() error { return b.rc.Close() }
+
+// failure is the body's read error, nil for a nil tracker.
+func (b *bodyTracker) failure() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // respond copies the upstream response to the client, flushing as it goes

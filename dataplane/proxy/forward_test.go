@@ -70,6 +70,15 @@ func backendWith(t *testing.T, release chan struct{}) *httptest.Server {
 
 // proxyFor builds a one-location server in front of addr.
 func proxyFor(t testing.TB, addr string, loc *pb.Location, trusted []string, upCfg *pb.Upstream) *httptest.Server {
+	return proxyWith(t, addr, loc, trusted, upCfg, &pb.Server{})
+}
+
+// proxyForServer is proxyFor with server settings.
+func proxyForServer(t testing.TB, addr string, loc *pb.Location, srvCfg *pb.Server) *httptest.Server {
+	return proxyWith(t, addr, loc, nil, nil, srvCfg)
+}
+
+func proxyWith(t testing.TB, addr string, loc *pb.Location, trusted []string, upCfg *pb.Upstream, srvCfg *pb.Server) *httptest.Server {
 	t.Helper()
 	if upCfg == nil {
 		upCfg = &pb.Upstream{}
@@ -89,7 +98,8 @@ func proxyFor(t testing.TB, addr string, loc *pb.Location, trusted []string, upC
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer("web", &pb.Server{Locations: []string{"loc"}},
+	srvCfg.Locations = []string{"loc"}
+	srv, err := NewServer("web", srvCfg,
 		map[string]*Location{"loc": l}, map[string]*pb.Location{"loc": loc})
 	if err != nil {
 		t.Fatal(err)

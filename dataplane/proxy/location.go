@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
@@ -22,9 +23,11 @@ type Location struct {
 	add      []headerRule
 	remove   []string
 	maxBody  int64
-	trusted  *TrustedProxies
-	logger   *slog.Logger
-	handler  http.Handler
+	// upgradeIdle closes upgraded (WebSocket) tunnels idle this long.
+	upgradeIdle time.Duration
+	trusted     *TrustedProxies
+	logger      *slog.Logger
+	handler     http.Handler
 }
 
 // LocationOptions are the shared inputs of NewLocation.
@@ -71,6 +74,12 @@ func NewLocation(name string, cfg *pb.Location, up *upstream.Upstream, opts Loca
 			n = 1 << 62
 		}
 		l.maxBody = int64(n)
+	}
+	l.upgradeIdle = DefaultUpgradeIdleTimeout
+	if up != nil {
+		if d := up.Config().GetUpgradeIdleTimeout().AsDuration(); d > 0 {
+			l.upgradeIdle = d
+		}
 	}
 	l.handler = plugin.Chain(http.HandlerFunc(l.forward), opts.Plugins...)
 	return l, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pingap-go/pingap/dataplane/router"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -12,10 +13,16 @@ import (
 // Server is a compiled server: the router over its locations. It is the
 // http.Handler of the server's listeners for one config version.
 type Server struct {
-	name   string
-	cfg    *pb.Server
-	router *router.Router[*Location]
+	name            string
+	cfg             *pb.Server
+	router          *router.Router[*Location]
+	maxHeaderCount  int
+	readBodyTimeout time.Duration
 }
+
+// DefaultMaxHeaderCount is the most request header fields accepted when a
+// server sets no max_header_count.
+const DefaultMaxHeaderCount = 100
 
 // NewServer compiles a server's routing table from its locations.
 // locations maps every location name of the snapshot to its compiled form.
@@ -35,7 +42,12 @@ func NewServer(name string, cfg *pb.Server, locations map[string]*Location, snap
 	if err != nil {
 		return nil, fmt.Errorf("servers.%s: %w", name, err)
 	}
-	return &Server{name: name, cfg: cfg, router: rt}, nil
+	s := &Server{name: name, cfg: cfg, router: rt, maxHeaderCount: DefaultMaxHeaderCount,
+		readBodyTimeout: cfg.GetReadBodyTimeout().AsDuration()}
+	if n := cfg.GetMaxHeaderCount(); n > 0 {
+		s.maxHeaderCount = int(n)
+	}
+	return s, nil
 }
 
 // Name is the server's name.
@@ -46,16 +58,33 @@ func (s *Server) Config() *pb.Server { return s.cfg }
 
 // ServeHTTP routes the request to its location.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if n := headerCount(r.Header); n > s.maxHeaderCount {
+		w.Header().Set("Connection", "close")
+		WriteError(w, r, http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
+	if s.readBodyTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.readBodyTimeout))
+	}
 	if p := r.URL.Path; needsClean(p) {
 		r.URL.Path = cleanPath(p)
 		r.URL.RawPath = ""
 	}
 	loc, ok := s.router.Match(r.Host, r.URL.Path)
 	if !ok {
-		writeError(w, http.StatusNotFound)
+		WriteError(w, r, http.StatusNotFound)
 		return
 	}
 	loc.ServeHTTP(w, r)
+}
+
+// headerCount counts header fields (each value of a repeated name counts).
+func headerCount(h http.Header) int {
+	n := 0
+	for _, vv := range h {
+		n += len(vv)
+	}
+	return n
 }
 
 // needsClean reports whether p has empty, "." or ".." segments or does not
