@@ -1,0 +1,347 @@
+package h1client
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Body framing of a request.
+const (
+	bodyNone = iota
+	bodyFixed
+	bodyChunked
+)
+
+// bodyPlan is how a request body is framed on the wire.
+type bodyPlan struct {
+	mode int
+	n    int64 // bodyFixed: the length
+}
+
+func planBody(req *http.Request) bodyPlan {
+	switch {
+	case !hasBody(req):
+		return bodyPlan{mode: bodyNone}
+	case len(req.Trailer) > 0 || chunkedCoding(req.TransferEncoding) || req.ContentLength <= 0:
+		// A ContentLength of 0 with a Body means unknown, as in net/http.
+		return bodyPlan{mode: bodyChunked}
+	default:
+		return bodyPlan{mode: bodyFixed, n: req.ContentLength}
+	}
+}
+
+func chunkedCoding(te []string) bool {
+	for _, v := range te {
+		if strings.EqualFold(v, "chunked") {
+			return true
+		}
+	}
+	return false
+}
+
+// requestBody is the request body across attempts: the source, and the
+// bytes of a small body kept for a retry when nothing was sent.
+type requestBody struct {
+	src       io.ReadCloser
+	replay    []byte
+	used      bool // src was read from
+	handedOff bool // a body writer goroutine owns src and closes it
+}
+
+func (rb *requestBody) replayable() bool {
+	return !rb.handedOff && (!rb.used || rb.replay != nil)
+}
+
+func (rb *requestBody) close() {
+	if rb.src != nil && !rb.handedOff {
+		_ = rb.src.Close()
+		rb.src = nil
+	}
+}
+
+// reader returns what to read the body from in this attempt.
+func (rb *requestBody) reader() io.Reader {
+	if rb.replay != nil {
+		return bytes.NewReader(rb.replay)
+	}
+	rb.used = true
+	return rb.src
+}
+
+// excludedHeader reports whether k is a header the client writes itself
+// from the request's fields rather than from Header.
+func excludedHeader(k string) bool {
+	switch len(k) {
+	case 4:
+		return strings.EqualFold(k, "Host")
+	case 7:
+		return strings.EqualFold(k, "Trailer")
+	case 14:
+		return strings.EqualFold(k, "Content-Length")
+	case 17:
+		return strings.EqualFold(k, "Transfer-Encoding")
+	}
+	return false
+}
+
+// writeHead writes the request head into the connection's buffer. The
+// request has been validated by checkRequest.
+func (c *conn) writeHead(req *http.Request, plan bodyPlan) {
+	bw := c.bw
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	bw.WriteString(method)
+	bw.WriteByte(' ')
+	writeTarget(bw, req)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(hostHeader(req))
+	bw.WriteString("\r\n")
+	for k, vv := range req.Header {
+		if excludedHeader(k) {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if req.Close && !hasToken(req.Header["Connection"], "close") {
+		bw.WriteString("Connection: close\r\n")
+	}
+	switch plan.mode {
+	case bodyNone:
+		switch method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			bw.WriteString("Content-Length: 0\r\n")
+		}
+	case bodyFixed:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), plan.n, 10))
+		bw.WriteString("\r\n")
+	case bodyChunked:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		if len(req.Trailer) > 0 {
+			bw.WriteString("Trailer: ")
+			first := true
+			for k := range req.Trailer {
+				if !first {
+					bw.WriteString(", ")
+				}
+				first = false
+				bw.WriteString(http.CanonicalHeaderKey(k))
+			}
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("\r\n")
+}
+
+type stringWriter interface {
+	WriteString(string) (int, error)
+	WriteByte(byte) error
+}
+
+// writeTarget writes the origin-form request target: the escaped path
+// (RawPath when it is a valid encoding of Path) and the raw query.
+func writeTarget(w stringWriter, req *http.Request) {
+	u := req.URL
+	if u.Opaque != "" {
+		w.WriteString(u.RequestURI())
+		return
+	}
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	w.WriteString(p)
+	if u.ForceQuery || u.RawQuery != "" {
+		w.WriteByte('?')
+		w.WriteString(u.RawQuery)
+	}
+}
+
+// fillFixed reads a body of exactly n bytes, n < bw.Available(), into the
+// write buffer after the head, so that head and body go out in one write.
+// It returns the body bytes (inside the buffer) and whether an error came
+// from the source rather than a length mismatch.
+func (c *conn) fillFixed(rb *requestBody, n int64) ([]byte, error) {
+	buf := c.bw.AvailableBuffer()[:n+1]
+	if rb.replay != nil {
+		copy(buf, rb.replay)
+	} else {
+		rb.used = true
+		k, err := io.ReadFull(rb.src, buf[:n])
+		switch {
+		case err == io.ErrUnexpectedEOF || (err == io.EOF && n > 0): //nolint:errorlint // io.ReadFull returns them bare
+			return nil, fmt.Errorf("%w: ContentLength=%d, body has %d bytes", ErrBodyLength, n, k)
+		case err != nil:
+			return nil, fmt.Errorf("reading request body: %w", err)
+		}
+		if err := expectEOF(rb.src, buf[n:n+1]); err != nil {
+			return nil, err
+		}
+		rb.close()
+	}
+	body := buf[:n]
+	c.bw.Write(body)
+	return body, nil
+}
+
+// expectEOF checks that src has nothing left, reading into the one-byte
+// probe.
+func expectEOF(src io.Reader, probe []byte) error {
+	for range 100 {
+		k, err := src.Read(probe)
+		if k > 0 {
+			return fmt.Errorf("%w: body is longer than ContentLength", ErrBodyLength)
+		}
+		if err == io.EOF { //nolint:errorlint // io.Reader contract
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading request body: %w", err)
+		}
+	}
+	return fmt.Errorf("reading request body: %w", io.ErrNoProgress)
+}
+
+// streamBody writes the body on the body writer goroutine: the caller is
+// reading the response meanwhile. It ends with writerDone.
+func (c *conn) streamBody(src io.Reader, closer io.Closer, plan bodyPlan, trailer http.Header) {
+	var err error
+	srcErr := false
+	if plan.mode == bodyFixed {
+		err, srcErr = c.copyFixed(src, plan.n)
+	} else {
+		err, srcErr = c.copyChunked(src, trailer)
+	}
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if closer != nil {
+		_ = closer.Close()
+	}
+	c.writerDone(err, srcErr)
+}
+
+// copyFixed copies exactly n bytes from src to the connection, reading
+// straight into the write buffer. It flushes whenever a read returns less
+// than asked, so a trickling source is forwarded as it comes.
+func (c *conn) copyFixed(src io.Reader, n int64) (err error, srcErr bool) { //nolint:revive // two results read best in this order
+	bw := c.bw
+	for n > 0 {
+		if c.stopW.Load() {
+			return errWriterStopped, false
+		}
+		if bw.Available() == 0 {
+			if err := bw.Flush(); err != nil {
+				return err, false
+			}
+		}
+		buf := bw.AvailableBuffer()
+		buf = buf[:min(int64(cap(buf)), n)]
+		k, rerr := src.Read(buf)
+		bw.Write(buf[:k])
+		n -= int64(k)
+		if n > 0 && k < len(buf) && bw.Buffered() > 0 {
+			if err := bw.Flush(); err != nil {
+				return err, false
+			}
+		}
+		switch {
+		case rerr == io.EOF && n > 0: //nolint:errorlint // io.Reader contract
+			return fmt.Errorf("%w: body is %d bytes short of ContentLength", ErrBodyLength, n), true
+		case rerr != nil && rerr != io.EOF: //nolint:errorlint // io.Reader contract
+			return fmt.Errorf("reading request body: %w", rerr), true
+		}
+	}
+	if bw.Available() == 0 {
+		if err := bw.Flush(); err != nil {
+			return err, false
+		}
+	}
+	if err := expectEOF(src, bw.AvailableBuffer()[:1]); err != nil {
+		return err, true
+	}
+	return nil, false
+}
+
+// chunkReserve is the room kept before chunk data in the write buffer for
+// its size line ("<hex>\r\n").
+const chunkReserve = 18
+
+// copyChunked copies src to the connection with chunked coding, then the
+// last chunk and the trailers. Each read goes straight into the write
+// buffer, after room for its size line.
+func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcErr bool) { //nolint:revive // as copyFixed
+	bw := c.bw
+	for {
+		if c.stopW.Load() {
+			return errWriterStopped, false
+		}
+		if bw.Available() < chunkReserve+2+512 {
+			if err := bw.Flush(); err != nil {
+				return err, false
+			}
+		}
+		buf := bw.AvailableBuffer()
+		data := buf[chunkReserve : cap(buf)-2]
+		k, rerr := src.Read(data)
+		if k > 0 {
+			size := strconv.AppendUint(buf[:0], uint64(k), 16)
+			line := chunkReserve - len(size) - 2
+			copy(buf[line:], size)
+			buf[chunkReserve-2], buf[chunkReserve-1] = '\r', '\n'
+			bw.Write(buf[line : chunkReserve+k])
+			bw.WriteString("\r\n")
+			if k < len(data) {
+				if err := bw.Flush(); err != nil {
+					return err, false
+				}
+			}
+		}
+		if rerr == io.EOF { //nolint:errorlint // io.Reader contract
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("reading request body: %w", rerr), true
+		}
+	}
+	bw.WriteString("0\r\n")
+	for k, vv := range trailer {
+		for _, v := range vv {
+			if !validValue(v) {
+				return fmt.Errorf("%w: bad value for trailer %s", ErrInvalidRequest, k), true
+			}
+			bw.WriteString(http.CanonicalHeaderKey(k))
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("\r\n")
+	return nil, false
+}
+
+// hasToken reports whether a comma-separated header value list holds tok,
+// case-insensitively.
+func hasToken(values []string, tok string) bool {
+	for _, v := range values {
+		for v != "" {
+			var item string
+			item, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.Trim(item, " \t"), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
