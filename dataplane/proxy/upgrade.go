@@ -64,8 +64,8 @@ func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp 
 		return
 	}
 	// Bytes the client sent after its request, already buffered.
-	if n := brw.Reader.Buffered(); n > 0 {
-		buf, _ := brw.Reader.Peek(n)
+	if n := brw.Buffered(); n > 0 {
+		buf, _ := brw.Peek(n)
 		if _, err := back.Write(buf); err != nil {
 			return
 		}
@@ -95,8 +95,7 @@ func tunnel(client net.Conn, back io.ReadWriteCloser, idle time.Duration) {
 		})
 	}
 	var timer *time.Timer
-	var check func()
-	check = func() {
+	check := func() {
 		since := time.Duration(time.Now().UnixNano() - last.Load())
 		if since >= idle {
 			closeBoth()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -96,7 +97,8 @@ func TestUpgradeIdleTimeout(t *testing.T) {
 	if err == nil {
 		t.Fatal("read a byte from an idle tunnel")
 	}
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatalf("idle tunnel still open after %v", time.Since(start))
 	}
 }
