@@ -64,8 +64,8 @@ func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp 
 		return
 	}
 	// Bytes the client sent after its request, already buffered.
-	if n := brw.Buffered(); n > 0 {
-		buf, _ := brw.Peek(n)
+	if br := brw.Reader; br.Buffered() > 0 {
+		buf, _ := br.Peek(br.Buffered())
 		if _, err := back.Write(buf); err != nil {
 			return
 		}
