@@ -8,7 +8,8 @@ import (
 )
 
 // balancer picks a target for a request. pick returns nil when no target is
-// healthy. Implementations are safe for concurrent use and do not allocate on
+// usable ([Target.usable]); a balancer built with balancerParams.all ignores
+// availability and picks among all targets (fail_open). Implementations are safe for concurrent use and do not allocate on
 // the common path.
 type balancer interface {
 	pick(r *http.Request, clientIP netip.Addr) *Target
@@ -20,6 +21,8 @@ type balancerParams struct {
 	algo    config.Algo
 	rand    func() uint64
 	pool    *pool
+	// all makes the balancer ignore availability (the fail_open fallback).
+	all bool
 }
 
 // newBalancerFunc builds a balancer.

@@ -4,10 +4,25 @@
 //
 // An [Upstream] is built once from its config by [New] and is immutable after
 // that, except for per-target runtime state: the in-flight request count
-// ([Target.Begin]) and the health flag ([Target.SetHealthy]). The runtime keeps
-// an Upstream across config reloads when its config is unchanged, so health
-// state and idle connections survive a swap; a retired Upstream is stopped with
-// [Upstream.Close].
+// ([Target.Begin]) and the health state. The runtime keeps an Upstream across
+// config reloads when its config is unchanged, so health state and idle
+// connections survive a swap; when the config changed, the new Upstream is
+// built with [Options.Previous] and inherits the health state of the targets
+// it keeps. [Upstream.Start] starts the active health checks and
+// [Upstream.Close] stops them when a reload retires the upstream.
+//
+// # Health
+//
+// A target is usable ([Target.Healthy]) when the active health check, if
+// any, says it is healthy and passive outlier detection has not ejected it.
+// Active checks (health.go, one file per scheme: tcp, http and https, grpc)
+// probe every target every check_frequency and flip its health after
+// `failure` failures or `success` passes in a row. Outlier detection
+// (outlier.go) counts the outcomes the proxy reports with [Target.Observe],
+// ejects a target after consecutive_failures failures for a time that
+// doubles with each ejection, and afterwards lets exactly one request through
+// (half-open) to decide whether it comes back. A usable target costs the
+// balancers one atomic load. See docs/health.md for the user's view.
 //
 // # Balancers
 //
@@ -27,8 +42,9 @@
 //   - hash:ip, hash:url, hash:header:NAME, hash:cookie:NAME, hash:query:NAME:
 //     consistent hashing with bounded loads, see below.
 //
-// All balancers skip unhealthy targets; when no target is healthy, Pick
-// returns [ErrNoTarget].
+// All balancers skip targets that are not usable; when no target is usable,
+// Pick returns [ErrNoTarget], or with fail_open picks among all targets by
+// the same algorithm, health ignored.
 //
 // # Consistent hashing with bounded loads
 //

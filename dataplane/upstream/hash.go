@@ -23,24 +23,31 @@ const (
 // hashBalancer is consistent hashing with bounded loads on a ring of virtual
 // nodes. Requests without a key are balanced by round robin.
 type hashBalancer struct {
-	targets []*Target
-	hashes  []uint64 // ring positions, ascending
-	owners  []uint32 // owners[i] is the index of the target at hashes[i]
-	key     hashKeyFunc
-	name    string
-	pool    *pool
-	keyless *roundRobin
+	all bool // ignore availability
+	// totalWeight is the weight of all targets, W when all is set.
+	totalWeight int64
+	targets     []*Target
+	hashes      []uint64 // ring positions, ascending
+	owners      []uint32 // owners[i] is the index of the target at hashes[i]
+	key         hashKeyFunc
+	name        string
+	pool        *pool
+	keyless     *roundRobin
 }
 
 func newHash(p balancerParams) balancer {
 	b := &hashBalancer{
+		all:     p.all,
 		targets: p.targets,
 		key:     hashKeys[p.algo.Kind],
 		name:    p.algo.Key,
 		pool:    p.pool,
-		keyless: newRoundRobinOf(p.targets),
+		keyless: newRoundRobinOf(p.targets, p.all),
 	}
 	b.hashes, b.owners = buildRing(p.targets)
+	for _, t := range p.targets {
+		b.totalWeight += int64(t.weight)
+	}
 	return b
 }
 
@@ -114,13 +121,13 @@ func (b *hashBalancer) pick(r *http.Request, clientIP netip.Addr) *Target {
 	return b.lookup(h)
 }
 
-// lookup walks the ring clockwise from h and returns the first healthy target
-// under its load bound, ceil(c * (m+1) * w / W). At least one healthy target
+// lookup walks the ring clockwise from h and returns the first usable target
+// under its load bound, ceil(c * (m+1) * w / W). At least one usable target
 // is always under its bound (the bounds add up to more than m), so the walk
-// is short; should concurrent changes defeat that, the key's first healthy
+// is short; should concurrent changes defeat that, the key's first usable
 // target is returned.
 func (b *hashBalancer) lookup(h uint64) *Target {
-	healthyWeight := b.pool.healthyWeight.Load()
+	healthyWeight := b.usableWeight()
 	if healthyWeight <= 0 {
 		return nil
 	}
@@ -142,7 +149,7 @@ func (b *hashBalancer) lookup(h uint64) *Target {
 		}
 		prev = o
 		t := b.targets[o]
-		if !t.Healthy() {
+		if !b.all && !t.usable() {
 			continue
 		}
 		if first == nil {
@@ -153,4 +160,24 @@ func (b *hashBalancer) lookup(h uint64) *Target {
 		}
 	}
 	return first
+}
+
+// usableWeight is W of the load bound: the total weight of the targets
+// without a down or ejected flag, kept by the pool. When that is zero, some
+// targets may still be usable (half-open), and it is computed from them; zero
+// then means none is usable.
+func (b *hashBalancer) usableWeight() int64 {
+	if b.all {
+		return b.totalWeight
+	}
+	if w := b.pool.healthyWeight.Load(); w > 0 {
+		return w
+	}
+	var w int64
+	for _, t := range b.targets {
+		if t.usable() {
+			w += int64(t.weight)
+		}
+	}
+	return w
 }

@@ -13,13 +13,14 @@ var _ balancer = (*leastConn)(nil)
 // robin would pick next and keeps the first of equally loaded targets, so
 // idle targets share the traffic by weight and equal targets take turns.
 type leastConn struct {
+	all      bool // ignore availability
 	targets  []*Target
 	schedule []uint32 // nil: start positions rotate one by one
 	next     atomic.Uint64
 }
 
 func newLeastConn(p balancerParams) balancer {
-	return &leastConn{targets: p.targets, schedule: smoothSchedule(weightsOf(p.targets))}
+	return &leastConn{all: p.all, targets: p.targets, schedule: smoothSchedule(weightsOf(p.targets))}
 }
 
 func (b *leastConn) pick(*http.Request, netip.Addr) *Target {
@@ -39,7 +40,7 @@ func (b *leastConn) pick(*http.Request, netip.Addr) *Target {
 			j -= n
 		}
 		t := b.targets[j]
-		if !t.Healthy() {
+		if !b.all && !t.usable() {
 			continue
 		}
 		a := t.Active()

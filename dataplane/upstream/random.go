@@ -15,6 +15,7 @@ var _ balancer = (*random)(nil)
 // repeated (up to three times) while it hits the first target, so a heavily
 // loaded target is only picked when nothing else was drawn.
 type random struct {
+	all     bool // ignore availability
 	targets []*Target
 	cum     []uint64 // cum[i] is the total weight of targets[0..i]
 	rand    func() uint64
@@ -25,7 +26,7 @@ type random struct {
 const drawAttempts = 4
 
 func newRandom(p balancerParams) balancer {
-	b := &random{targets: p.targets, cum: make([]uint64, len(p.targets)), rand: p.rand}
+	b := &random{all: p.all, targets: p.targets, cum: make([]uint64, len(p.targets)), rand: p.rand}
 	var sum uint64
 	for i, t := range p.targets {
 		sum += uint64(t.weight)
@@ -58,13 +59,13 @@ func (b *random) draw() *Target {
 	for range drawAttempts {
 		x, _ := bits.Mul64(b.rand(), total) // uniform in [0, total)
 		t := b.targets[b.search(x)]
-		if t.Healthy() {
+		if b.all || t.usable() {
 			return t
 		}
 	}
 	var healthy uint64
 	for _, t := range b.targets {
-		if t.Healthy() {
+		if t.usable() {
 			healthy += uint64(t.weight)
 		}
 	}
@@ -74,7 +75,7 @@ func (b *random) draw() *Target {
 	x, _ := bits.Mul64(b.rand(), healthy)
 	var last *Target
 	for _, t := range b.targets {
-		if !t.Healthy() {
+		if !t.usable() {
 			continue
 		}
 		if x < uint64(t.weight) {

@@ -16,6 +16,7 @@ var _ balancer = (*roundRobin)(nil)
 // targets under a mutex, so the healthy targets keep receiving traffic in
 // proportion to their weights.
 type roundRobin struct {
+	all      bool // ignore availability
 	targets  []*Target
 	schedule []uint32 // nil: always the slow path
 	next     atomic.Uint64
@@ -24,10 +25,11 @@ type roundRobin struct {
 	current []int64 // smooth weighted round robin state of the slow path
 }
 
-func newRoundRobin(p balancerParams) balancer { return newRoundRobinOf(p.targets) }
+func newRoundRobin(p balancerParams) balancer { return newRoundRobinOf(p.targets, p.all) }
 
-func newRoundRobinOf(targets []*Target) *roundRobin {
+func newRoundRobinOf(targets []*Target, all bool) *roundRobin {
 	return &roundRobin{
+		all:      all,
 		targets:  targets,
 		schedule: smoothSchedule(weightsOf(targets)),
 		current:  make([]int64, len(targets)),
@@ -38,14 +40,14 @@ func (b *roundRobin) pick(*http.Request, netip.Addr) *Target {
 	if b.schedule != nil {
 		n := b.next.Add(1) - 1
 		t := b.targets[b.schedule[n%uint64(len(b.schedule))]]
-		if t.Healthy() {
+		if b.all || t.usable() {
 			return t
 		}
 	}
 	return b.pickSlow()
 }
 
-// pickSlow runs one step of smooth weighted round robin over the healthy
+// pickSlow runs one step of smooth weighted round robin over the usable
 // targets.
 func (b *roundRobin) pickSlow() *Target {
 	b.mu.Lock()
@@ -53,7 +55,7 @@ func (b *roundRobin) pickSlow() *Target {
 	best := -1
 	var total int64
 	for i, t := range b.targets {
-		if !t.Healthy() {
+		if !b.all && !t.usable() {
 			continue
 		}
 		w := int64(t.weight)

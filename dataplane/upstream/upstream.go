@@ -1,11 +1,13 @@
 package upstream
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -31,22 +33,44 @@ type Options struct {
 	// target when the config's keepalive_pool_size is 0 (the data plane passes
 	// settings.upstream_keepalive_pool_size). Zero means 128.
 	DefaultPoolSize int
-	// Rand is the random source of the random balancer; it must be safe for
-	// concurrent use. Nil means math/rand/v2's Uint64.
+	// Rand is the random source of the random balancer and of the health
+	// checks' jitter; it must be safe for concurrent use. Nil means
+	// math/rand/v2's Uint64.
 	Rand func() uint64
+	// Now is the clock of outlier detection (ejection times) and of Status.
+	// Nil means time.Now.
+	Now func() time.Time
+	// After returns a channel that receives after d; the health checks wait
+	// between probes with it. Nil means time.After.
+	After func(d time.Duration) <-chan time.Time
+	// Previous is the upstream of the same name that this one replaces on a
+	// reload, or nil. Targets whose address remains inherit its health
+	// state: active health (when this upstream has a health_check), outlier
+	// ejection and counters (when outlier detection is on). New only reads
+	// Previous; the caller still closes it.
+	Previous *Upstream
 }
 
 // Upstream is a built backend pool: its targets, its balancer and its
-// keep-alive transport. It is safe for concurrent use; only the targets'
-// in-flight counts and health change after New.
+// keep-alive transport, and its active health checks. It is safe for
+// concurrent use; only the targets' in-flight counts and health change after
+// New.
 type Upstream struct {
 	name      string
 	cfg       *pb.Upstream
 	targets   []*Target
 	pool      *pool
 	balancer  balancer
+	failOpen  balancer // nil unless fail_open: the balancer that ignores health
 	transport *http.Transport
 	logger    *slog.Logger
+	health    *activeHealth // nil without health_check
+
+	mu      sync.Mutex // guards started, closed and cancel
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // the health check goroutines
 }
 
 // New builds the upstream called name from cfg. Errors name the field, as in
@@ -57,13 +81,14 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("%s: missing config", prefix)
 	}
+	opts = opts.withDefaults()
 	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	p := &pool{name: name, logger: logger}
+	p := &pool{name: name, logger: logger, now: opts.Now}
 	targets, err := parseTargets(prefix, cfg.GetAddrs(), p)
 	if err != nil {
+		return nil, err
+	}
+	if p.outlier, err = parseOutlier(prefix, cfg.GetOutlierDetection(), len(targets)); err != nil {
 		return nil, err
 	}
 	algo, err := config.ParseAlgo(cfg.GetAlgo())
@@ -78,21 +103,46 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	random := opts.Rand
-	if random == nil {
-		random = rand.Uint64
+	p.probeTTL = (tc.connect + tc.read).Nanoseconds()
+	health, err := newActiveHealth(prefix, cfg, targets, opts)
+	if err != nil {
+		return nil, err
 	}
+	params := balancerParams{targets: targets, algo: algo, rand: opts.Rand, pool: p}
 	u := &Upstream{
 		name:      name,
 		cfg:       proto.Clone(cfg).(*pb.Upstream),
 		targets:   targets,
 		pool:      p,
-		balancer:  newBalancer(balancerParams{targets: targets, algo: algo, rand: random, pool: p}),
+		balancer:  newBalancer(params),
 		transport: newTransport(tc),
 		logger:    logger,
+		health:    health,
 	}
+	if cfg.GetFailOpen() {
+		params.all = true
+		u.failOpen = newBalancer(params)
+	}
+	u.inherit(opts.Previous)
 	logger.Debug("upstream built", "upstream", name, "targets", len(targets), "algo", cfg.GetAlgo())
 	return u, nil
+}
+
+// withDefaults fills in the nil fields of o.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Uint64
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	return o
 }
 
 func parseTargets(prefix string, addrs []string, p *pool) ([]*Target, error) {
@@ -177,12 +227,31 @@ func (u *Upstream) Targets() []*Target {
 	return append([]*Target(nil), u.targets...)
 }
 
-// Pick chooses the target for a request with the upstream's balancer.
-// clientIP is used by hash:ip; r by the other hash algorithms. It returns
-// ErrNoTarget when no target is healthy.
+// pickAttempts bounds how often Pick asks the balancer again after the
+// picked target became unusable (a half-open target whose one probe request
+// another pick took).
+const pickAttempts = 4
+
+// Pick chooses the target for a request with the upstream's balancer among
+// the usable targets ([Target.Healthy]). clientIP is used by hash:ip; r by
+// the other hash algorithms. A half-open target is returned to exactly one
+// caller until its outcome is observed. When no target is usable, Pick
+// returns ErrNoTarget, or with fail_open the balancer's pick among all
+// targets, health ignored.
 func (u *Upstream) Pick(r *http.Request, clientIP netip.Addr) (*Target, error) {
-	if t := u.balancer.pick(r, clientIP); t != nil {
-		return t, nil
+	for range pickAttempts {
+		t := u.balancer.pick(r, clientIP)
+		if t == nil {
+			break
+		}
+		if t.claim() {
+			return t, nil
+		}
+	}
+	if u.failOpen != nil {
+		if t := u.failOpen.pick(r, clientIP); t != nil {
+			return t, nil
+		}
 	}
 	return nil, ErrNoTarget
 }
@@ -200,11 +269,44 @@ func (u *Upstream) Pick(r *http.Request, clientIP netip.Addr) (*Target, error) {
 // for "100 Continue".
 func (u *Upstream) Transport() http.RoundTripper { return u.transport }
 
-// Close closes the idle connections of the transport. Requests in flight
-// finish; their connections are closed when they become idle, unless a new
-// request was sent meanwhile. Close is called when a reload retires the
-// upstream.
+// Start starts the active health checks, one goroutine per target, each
+// probing its target at once and then every check_frequency. New starts
+// nothing, so that a runtime built only to be validated costs no probes; the
+// runtime calls Start when it begins serving with the upstream. Start is
+// idempotent and does nothing after Close or without a health_check.
+func (u *Upstream) Start() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.started || u.closed || u.health == nil {
+		return
+	}
+	u.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	u.cancel = cancel
+	for i, t := range u.targets {
+		c := u.health.checkers[i]
+		u.wg.Go(func() { u.health.run(ctx, t, c) })
+	}
+	u.logger.Debug("upstream health checks started", "upstream", u.name, "targets", len(u.targets))
+}
+
+// Close stops the health checks and waits for them, and closes the idle
+// connections of the transport and of the checks. Requests in flight finish;
+// their connections are closed when they become idle, unless a new request
+// was sent meanwhile. Close is called when a reload retires the upstream; it
+// is idempotent.
 func (u *Upstream) Close() {
+	u.mu.Lock()
+	u.closed = true
+	cancel := u.cancel
+	u.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	u.wg.Wait()
+	if u.health != nil {
+		u.health.close()
+	}
 	u.transport.CloseIdleConnections()
 	u.logger.Debug("upstream closed", "upstream", u.name, "inflight", u.pool.inflight.Load())
 }
