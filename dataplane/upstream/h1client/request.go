@@ -293,7 +293,8 @@ func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcEr
 			}
 		}
 		buf := bw.AvailableBuffer()
-		data := buf[chunkReserve : cap(buf)-2]
+		buf = buf[:cap(buf)]
+		data := buf[chunkReserve : len(buf)-2]
 		k, rerr := src.Read(data)
 		if k > 0 {
 			size := strconv.AppendUint(buf[:0], uint64(k), 16)
