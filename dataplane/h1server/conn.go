@@ -272,10 +272,16 @@ func (c *conn) serveRequest() bool {
 		}
 		return false
 	}
-	if c.bodyMalformed.Load() && !w.committed {
+	if c.bodyBroken.Load() && !w.committed {
+		// The body failed and the handler sent nothing: answer for it.
 		w.handlerDone = true
 		w.releasePending()
-		c.reject(badRequest("malformed request body"))
+		pe := badRequest("malformed or truncated request body")
+		var ne net.Error
+		if !c.bodyMalformed.Load() && errors.As(b.err, &ne) && ne.Timeout() {
+			pe = &protoError{status: http.StatusRequestTimeout, reason: "request body timeout"}
+		}
+		c.reject(pe)
 		return false
 	}
 	return c.complete(w, b)

@@ -2,13 +2,11 @@ package h1server
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,18 +30,16 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 	return s, ln.Addr().String()
 }
 
-// countingHandler counts its calls and answers "ok".
-type countingHandler struct{ calls atomic.Int64 }
-
-func (h *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.calls.Add(1)
-	_, _ = io.Copy(io.Discard, r.Body)
-	_, _ = io.WriteString(w, "ok")
-}
-
 // rawExchange writes raw to a new connection and reads one response (nil
 // if the server closed without answering).
 func rawExchange(t testing.TB, addr, raw string) (*http.Response, string) {
+	t.Helper()
+	return rawExchangeClose(t, addr, raw, false)
+}
+
+// rawExchangeClose is rawExchange, half-closing the connection after the
+// write when closeWrite is set.
+func rawExchangeClose(t testing.TB, addr, raw string, closeWrite bool) (*http.Response, string) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -53,6 +49,9 @@ func rawExchange(t testing.TB, addr, raw string) (*http.Response, string) {
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
+	}
+	if closeWrite {
+		_ = c.(*net.TCPConn).CloseWrite()
 	}
 	method := "GET"
 	if i := strings.IndexByte(raw, ' '); i > 0 {
@@ -92,10 +91,4 @@ func readResponse(t testing.TB, br *bufio.Reader, method string) (*http.Response
 	}
 	res.Body.Close()
 	return res, string(b)
-}
-
-func ctxTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }

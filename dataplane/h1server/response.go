@@ -317,13 +317,14 @@ func parseTrailerNames(vv []string) []string {
 
 // finish completes the response after the handler returned.
 func (w *response) finish() {
-	w.handlerDone = true
 	if w.hijacked {
+		w.handlerDone = true
 		return
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.handlerDone = true
 	if !w.committed {
 		w.commit(true)
 		if w.req.Method != http.MethodHead {
