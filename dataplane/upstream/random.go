@@ -44,6 +44,9 @@ func (b *random) pick(*http.Request, netip.Addr) *Target {
 	for i := 0; i < 3 && second == first; i++ {
 		second = b.draw()
 	}
+	if second == nil {
+		return first // nothing usable any more: availability changed meanwhile
+	}
 	if lessLoaded(second.Active(), second, first.Active(), first) {
 		return second
 	}
