@@ -210,13 +210,13 @@ func (hc *HealthCheck) setPath(u *url.URL, rest []string) error {
 // suggestParam returns ` (did you mean "x"?)` when key is within two edits
 // of a check parameter's name.
 func suggestParam(key string) string {
-	best, bestDist := "", 3
+	best, bestDist := "", 3 // only names within two edits qualify
 	for name := range healthCheckParams {
-		if d := editDistance(key, name); d < bestDist || d == bestDist && name < best {
+		if d := editDistance(key, name); d < bestDist || d == bestDist && best != "" && name < best {
 			best, bestDist = name, d
 		}
 	}
-	if best == "" || bestDist > 2 {
+	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)

@@ -94,7 +94,7 @@ func newTCPServer(tb testing.TB) *tcpServer {
 // start listens on s.addr (the same port again after stop).
 func (s *tcpServer) start(tb testing.TB) {
 	tb.Helper()
-	ln, err := net.Listen("tcp", s.addr)
+	ln, err := listenAgain(s.addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -121,6 +121,20 @@ func (s *tcpServer) stop() {
 		_ = ln.Close()
 	}
 	s.wg.Wait()
+}
+
+// listenAgain listens on addr, retrying for a while: another test's
+// outgoing connection may hold a port that was just released.
+func listenAgain(addr string) (net.Listener, error) {
+	var err error
+	for range 100 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			return ln, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil, err
 }
 
 // closedAddr returns a loopback address nothing listens on.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -31,6 +30,11 @@ func TestParseHealthCheckUpstream(t *testing.T) {
 	if hc.Scheme != "grpc" || hc.Host != "api:9000" || hc.Port != 9000 || hc.Service != "s" || hc.Failure != 3 || hc.Success != 1 ||
 		hc.CheckFrequency != 10*time.Second || hc.newChecker == nil {
 		t.Errorf("ParseHealthCheck = %+v", hc)
+	}
+	for _, s := range []string{"tcp://a", "http://a/", "https://a/", "grpc://a"} {
+		if hc, err := ParseHealthCheck(s); err != nil || hc.newChecker == nil {
+			t.Errorf("ParseHealthCheck(%q) = %+v, %v; want a checker for every scheme config accepts", s, hc, err)
+		}
 	}
 	if hc, err := ParseHealthCheck(""); hc != nil || err != nil {
 		t.Errorf(`ParseHealthCheck("") = %v, %v; want nil, nil`, hc, err)
@@ -411,7 +415,7 @@ func (r *restartableHTTP) addr() string {
 func (r *restartableHTTP) start(t *testing.T) {
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	s.Listener.Close()
-	ln, err := net.Listen("tcp", r.addr())
+	ln, err := listenAgain(r.addr())
 	if err != nil {
 		t.Fatal(err)
 	}
