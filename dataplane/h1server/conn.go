@@ -57,6 +57,7 @@ type conn struct {
 	dateSec int64
 	dateLen int
 	date    [40]byte
+	scratch [48]byte // for formatting numbers into bw without allocating
 }
 
 // setState records a transition and calls Config.ConnState. It reports
@@ -351,8 +352,7 @@ func (c *conn) reject(pe *protoError) {
 	c.writeDate()
 	bw := c.bw
 	_, _ = bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ")
-	var b [20]byte
-	_, _ = bw.Write(strconv.AppendInt(b[:0], int64(len(text)+1), 10))
+	_, _ = bw.Write(strconv.AppendInt(c.scratch[:0], int64(len(text)+1), 10))
 	_, _ = bw.WriteString("\r\n\r\n")
 	_, _ = bw.WriteString(text)
 	_, _ = bw.WriteString("\n")
@@ -384,8 +384,7 @@ func (c *conn) writeStatusLine(code int) {
 		_, _ = c.bw.WriteString(statusLines[code])
 		return
 	}
-	var b [48]byte
-	line := strconv.AppendInt(append(b[:0], "HTTP/1.1 "...), int64(code), 10)
+	line := strconv.AppendInt(append(c.scratch[:0], "HTTP/1.1 "...), int64(code), 10)
 	line = strconv.AppendInt(append(line, " status code "...), int64(code), 10)
 	_, _ = c.bw.Write(append(line, '\r', '\n'))
 }

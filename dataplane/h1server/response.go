@@ -185,8 +185,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.c.bw
 	if w.chunked {
-		var b [18]byte
-		hx := strconv.AppendInt(b[:0], int64(len(p)), 16)
+		hx := strconv.AppendInt(w.c.scratch[:0], int64(len(p)), 16)
 		hx = append(hx, '\r', '\n')
 		_, _ = bw.Write(hx)
 	}
@@ -229,8 +228,13 @@ func (w *response) commit(final bool) {
 	}
 	hasTrailers := len(w.trailers) > 0 || hasPrefixedTrailers(h)
 	delete(h, "Transfer-Encoding")
-	if status < 200 || status == http.StatusNoContent {
+	if !bodyAllowed(status) {
+		// As net/http: no framing fields without a body, and a 304 carries
+		// no Content-Type either.
 		delete(h, "Content-Length")
+		if status == http.StatusNotModified {
+			delete(h, "Content-Type")
+		}
 		w.declaredCL = -1
 	}
 	computedCL := int64(-1)
@@ -260,9 +264,8 @@ func (w *response) commit(final bool) {
 		c.writeDate()
 	}
 	if computedCL >= 0 {
-		var b [40]byte
-		_, _ = bw.Write(strconv.AppendInt(append(b[:0], "Content-Length: "...), computedCL, 10))
-		_, _ = bw.WriteString("\r\n")
+		cl := strconv.AppendInt(append(c.scratch[:0], "Content-Length: "...), computedCL, 10)
+		_, _ = bw.Write(append(cl, '\r', '\n'))
 	}
 	if w.chunked {
 		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
