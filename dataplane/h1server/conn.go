@@ -113,7 +113,6 @@ func (c *conn) serve() {
 	defer c.finish()
 	defer func() {
 		if v := recover(); v != nil {
-			c.hijacked = false
 			s.cfg.ErrorLog.Error("h1server: internal panic", "remote", c.remoteAddr, "panic", v, "stack", stack())
 		}
 	}()
