@@ -71,6 +71,9 @@ func (v *validator) upstreamTLS(path string, up *pb.Upstream) {
 			v.fail(path+".outlier_detection.max_ejection_time", "shorter than base_ejection_time")
 		}
 	}
+	if _, err := ParseHealthCheck(up.GetHealthCheck()); err != nil {
+		v.fail(path+".health_check", "%v", err)
+	}
 	if up.MaxRetries != nil && up.GetMaxRetries() > 10 {
 		v.fail(path+".max_retries", "%d is over the limit of 10", up.GetMaxRetries())
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/runtime"
+	"github.com/pingap-go/pingap/dataplane/upstream"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -67,6 +68,9 @@ type Status struct {
 	LastReloadAt time.Time `json:"last_reload_at"`
 	// Listeners are the bound addresses and the server each serves.
 	Listeners map[string]string `json:"listeners"`
+	// Upstreams are the running config's upstreams with each target's
+	// health, ejection and load.
+	Upstreams map[string]upstream.UpstreamStatus `json:"upstreams"`
 }
 
 // New returns a data plane with no config; Apply starts it.
@@ -160,6 +164,7 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 
 	// Commit: nothing below can fail.
 	d.current.Store(rt)
+	rt.Start()
 	for addr, name := range want {
 		s := rt.Servers()[name]
 		if l, ok := d.listeners[addr]; ok {
@@ -219,9 +224,14 @@ func (d *DataPlane) Status() Status {
 	defer d.mu.Unlock()
 	s := d.status
 	s.Listeners = map[string]string{}
-	for addr, l := range d.listeners {
+	for _, l := range d.listeners {
 		s.Listeners[l.boundAddr()] = l.serverName()
-		_ = addr
+	}
+	s.Upstreams = map[string]upstream.UpstreamStatus{}
+	if rt := d.current.Load(); rt != nil {
+		for name, u := range rt.Upstreams() {
+			s.Upstreams[name] = u.Status()
+		}
 	}
 	return s
 }

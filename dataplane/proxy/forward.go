@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pingap-go/pingap/dataplane/upstream"
 )
@@ -113,33 +115,121 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 		r.Body = body
 	}
 	ri := newRequestInfo(r, l.trusted)
-	target, err := l.upstream.Pick(r, ri.clientIP)
-	if err != nil {
-		l.logger.Warn("no upstream target", "location", l.name, "upstream", l.upstream.Name(), "err", err)
-		WriteError(w, r, http.StatusServiceUnavailable)
-		return
+	upgrade := upgradeType(r)
+	start := time.Now()
+	var tried []*upstream.Target
+	for attempt := 0; ; attempt++ {
+		target, err := l.pick(r, ri, tried)
+		if err != nil {
+			l.logger.Warn("no upstream target", "location", l.name, "upstream", l.upstream.Name(), "err", err)
+			WriteError(w, r, http.StatusServiceUnavailable)
+			return
+		}
+		tried = append(tried, target)
+		more := attempt < l.maxRetries && (l.retryTimeout <= 0 || time.Since(start) < l.retryTimeout)
+		if l.attempt(w, r, ri, target, body, upgrade, more) {
+			return
+		}
+		l.logger.Info("retrying on another target", "location", l.name, "failed_target", target.Addr(), "attempt", attempt+2)
 	}
+}
+
+// attempt forwards r to target once. It returns false, having written
+// nothing, when the attempt failed in a way worth retrying and retry allows
+// it; otherwise it answers the client and returns true.
+func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestInfo, target *upstream.Target,
+	body *bodyTracker, upgrade string, retry bool) bool {
 	done := target.Begin()
 	defer done()
-
 	out := l.outRequest(r, ri, target)
-	upgrade := upgradeType(r)
+	if body != nil {
+		out.Body = noCloseBody{body} // the transport closes it; a retry needs it open
+	}
 	if upgrade != "" {
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{upgrade}
 	}
 	resp, err := l.upstream.Transport().RoundTrip(out)
+	bodyUntouched := body == nil || body.read.Load() == 0
 	if err != nil {
+		if body.failure() != nil || r.Context().Err() != nil {
+			l.failed(w, r, target, body, err) // the client's doing: not the target's fault
+			return true
+		}
+		target.Observe(outcomeOf(err))
+		if retry && bodyUntouched && (notSent(err) || idempotent(r.Method)) {
+			l.logger.Warn("upstream attempt failed", "location", l.name, "target", target.Addr(), "err", err)
+			return false
+		}
 		l.failed(w, r, target, body, err)
-		return
+		return true
+	}
+	if resp.StatusCode >= 500 {
+		target.Observe(upstream.ServerError)
+	} else {
+		target.Observe(upstream.Success)
+	}
+	if retry && (resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable) &&
+		(idempotent(r.Method) || body == nil) && bodyUntouched {
+		_ = resp.Body.Close()
+		return false
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols && upgrade != "" {
 		l.switchProtocols(w, r, resp, upgrade)
-		return
+		return true
 	}
 	defer func() { _ = resp.Body.Close() }()
 	l.respond(w, resp)
+	return true
 }
+
+// pick chooses a target, avoiding the ones already tried when it can.
+func (l *Location) pick(r *http.Request, ri *requestInfo, tried []*upstream.Target) (*upstream.Target, error) {
+	t, err := l.upstream.Pick(r, ri.clientIP)
+	if err != nil || len(tried) == 0 || !slices.Contains(tried, t) {
+		return t, err
+	}
+	// The balancer chose a target that already failed (hashing always
+	// does): take the next usable one in config order instead.
+	for _, c := range l.upstream.Targets() {
+		if c.Healthy() && !slices.Contains(tried, c) {
+			return c, nil
+		}
+	}
+	return t, nil
+}
+
+// idempotent reports whether a method may be sent twice (RFC 9110 9.2.2).
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// notSent reports whether a round trip failed before any of the request
+// reached the target, so a retry is safe whatever the method.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// outcomeOf classifies a failed round trip for outlier detection.
+func outcomeOf(err error) upstream.Outcome {
+	var nerr net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout() {
+		return upstream.Timeout
+	}
+	return upstream.ConnectFailure
+}
+
+// noCloseBody hides Close from the transport, which closes request bodies
+// even on failure; the server closes the client's body itself.
+type noCloseBody struct{ r io.Reader }
+
+func (b noCloseBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (noCloseBody) Close() error                 { return nil }
 
 // outRequest builds the request sent to target.
 func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream.Target) *http.Request {
@@ -147,7 +237,7 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream
 	out.RequestURI = ""
 	out.Close = false
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
-	out.URL.Scheme = "http"
+	out.URL.Scheme = l.scheme
 	out.URL.Host = target.Addr()
 	out.URL.User = nil
 	out.URL.Fragment = ""

@@ -25,10 +25,19 @@ type Location struct {
 	maxBody  int64
 	// upgradeIdle closes upgraded (WebSocket) tunnels idle this long.
 	upgradeIdle time.Duration
-	trusted     *TrustedProxies
-	logger      *slog.Logger
-	handler     http.Handler
+	// maxRetries and retryTimeout bound the retries on other targets.
+	maxRetries   int
+	retryTimeout time.Duration
+	// scheme is "https" when the upstream speaks TLS.
+	scheme  string
+	trusted *TrustedProxies
+	logger  *slog.Logger
+	handler http.Handler
 }
+
+// DefaultMaxRetries is how many other targets a failed attempt is retried
+// on when the upstream sets no max_retries.
+const DefaultMaxRetries = 1
 
 // LocationOptions are the shared inputs of NewLocation.
 type LocationOptions struct {
@@ -76,9 +85,18 @@ func NewLocation(name string, cfg *pb.Location, up *upstream.Upstream, opts Loca
 		l.maxBody = int64(n)
 	}
 	l.upgradeIdle = DefaultUpgradeIdleTimeout
+	l.maxRetries, l.scheme = DefaultMaxRetries, "http"
 	if up != nil {
-		if d := up.Config().GetUpgradeIdleTimeout().AsDuration(); d > 0 {
+		uc := up.Config()
+		if d := uc.GetUpgradeIdleTimeout().AsDuration(); d > 0 {
 			l.upgradeIdle = d
+		}
+		if uc.MaxRetries != nil {
+			l.maxRetries = int(uc.GetMaxRetries())
+		}
+		l.retryTimeout = uc.GetRetryTimeout().AsDuration()
+		if config.UpstreamTLS(uc) {
+			l.scheme = "https"
 		}
 	}
 	l.handler = plugin.Chain(http.HandlerFunc(l.forward), opts.Plugins...)

@@ -117,7 +117,11 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 			rt.upstreams[name] = old
 			continue
 		}
-		u, err := upstream.New(name, cfg, upstream.Options{Logger: logger, DefaultPoolSize: poolSize})
+		var previous *upstream.Upstream
+		if prev != nil {
+			previous = prev.upstreams[name] // health and ejection state carry over by address
+		}
+		u, err := upstream.New(name, cfg, upstream.Options{Logger: logger, DefaultPoolSize: poolSize, Previous: previous})
 		if err != nil {
 			return nil, err
 		}
@@ -263,6 +267,14 @@ func (rt *Runtime) Retire(next *Runtime) {
 		if next == nil || next.upstreams[name] != u {
 			u.Close()
 		}
+	}
+}
+
+// Start starts the background work of the runtime's upstreams (active
+// health checks). It is idempotent; call it once the runtime serves.
+func (rt *Runtime) Start() {
+	for _, u := range rt.upstreams {
+		u.Start()
 	}
 }
 
