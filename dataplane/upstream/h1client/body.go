@@ -133,7 +133,8 @@ func (b *body) nextChunk() error {
 }
 
 // readLine reads a line of a chunked body without its line ending; it must
-// fit in the read buffer.
+// fit in the read buffer and end in CRLF: a bare LF in chunked framing is a
+// smuggling vector between parsers that disagree, and net/http rejects it.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	switch {
@@ -147,6 +148,8 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	line = line[:len(line)-1]
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
+	} else {
+		return nil, malformed("chunk line ends with bare LF")
 	}
 	return line, nil
 }

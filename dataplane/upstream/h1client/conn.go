@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -302,12 +301,3 @@ func (c *conn) writeFailed() bool {
 
 // aLongTimeAgo is a deadline in the past, to fail pending I/O at once.
 var aLongTimeAgo = time.Unix(1, 0)
-
-// isClosedConn reports whether err says the connection was closed or reset
-// by the peer, as opposed to a timeout or a protocol error.
-func isClosedConn(err error) bool {
-	if errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return true
-	}
-	return errors.Is(err, errServerClosedIdle)
-}

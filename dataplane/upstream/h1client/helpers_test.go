@@ -71,20 +71,6 @@ func newScripted(t testing.TB, script func(c net.Conn, br *bufio.Reader)) *scrip
 
 func (s *scripted) addr() string { return s.ln.Addr().String() }
 
-// respondOnce reads one request and writes raw as the response.
-func respondOnce(raw string) func(net.Conn, *bufio.Reader) {
-	return func(c net.Conn, br *bufio.Reader) {
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		io.Copy(io.Discard, req.Body)
-		io.WriteString(c, raw)
-		// Keep the connection open until the client is done.
-		io.Copy(io.Discard, br)
-	}
-}
-
 // hang reads one request and never answers.
 func hang(c net.Conn, br *bufio.Reader) {
 	if _, err := http.ReadRequest(br); err != nil {

@@ -1,6 +1,7 @@
 package h1client
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -96,75 +97,76 @@ func (c *conn) writeHead(req *http.Request, plan bodyPlan) {
 	if method == "" {
 		method = http.MethodGet
 	}
-	bw.WriteString(method)
-	bw.WriteByte(' ')
+	writeString(bw, method)
+	writeByte(bw, ' ')
 	writeTarget(bw, req)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(hostHeader(req))
-	bw.WriteString("\r\n")
+	writeString(bw, " HTTP/1.1\r\nHost: ")
+	writeString(bw, hostHeader(req))
+	writeString(bw, "\r\n")
 	for k, vv := range req.Header {
 		if excludedHeader(k) {
 			continue
 		}
 		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			writeString(bw, k)
+			writeString(bw, ": ")
+			writeString(bw, v)
+			writeString(bw, "\r\n")
 		}
 	}
 	if req.Close && !hasToken(req.Header["Connection"], "close") {
-		bw.WriteString("Connection: close\r\n")
+		writeString(bw, "Connection: close\r\n")
 	}
 	switch plan.mode {
 	case bodyNone:
 		switch method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
-			bw.WriteString("Content-Length: 0\r\n")
+			writeString(bw, "Content-Length: 0\r\n")
 		}
 	case bodyFixed:
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), plan.n, 10))
-		bw.WriteString("\r\n")
+		writeString(bw, "Content-Length: ")
+		writeBytes(bw, strconv.AppendInt(bw.AvailableBuffer(), plan.n, 10))
+		writeString(bw, "\r\n")
 	case bodyChunked:
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		writeString(bw, "Transfer-Encoding: chunked\r\n")
 		if len(req.Trailer) > 0 {
-			bw.WriteString("Trailer: ")
+			writeString(bw, "Trailer: ")
 			first := true
 			for k := range req.Trailer {
 				if !first {
-					bw.WriteString(", ")
+					writeString(bw, ", ")
 				}
 				first = false
-				bw.WriteString(http.CanonicalHeaderKey(k))
+				writeString(bw, http.CanonicalHeaderKey(k))
 			}
-			bw.WriteString("\r\n")
+			writeString(bw, "\r\n")
 		}
 	}
-	bw.WriteString("\r\n")
+	writeString(bw, "\r\n")
 }
 
-type stringWriter interface {
-	WriteString(string) (int, error)
-	WriteByte(byte) error
-}
+// The write helpers ignore errors: a bufio.Writer's error is sticky and
+// the Flush that ends every write path reports it.
+func writeString(bw *bufio.Writer, s string) { _, _ = bw.WriteString(s) }
+func writeByte(bw *bufio.Writer, c byte)     { _ = bw.WriteByte(c) }
+func writeBytes(bw *bufio.Writer, b []byte)  { _, _ = bw.Write(b) }
 
 // writeTarget writes the origin-form request target: the escaped path
 // (RawPath when it is a valid encoding of Path) and the raw query.
-func writeTarget(w stringWriter, req *http.Request) {
+func writeTarget(bw *bufio.Writer, req *http.Request) {
 	u := req.URL
 	if u.Opaque != "" {
-		w.WriteString(u.RequestURI())
+		writeString(bw, u.RequestURI())
 		return
 	}
 	p := u.EscapedPath()
 	if p == "" {
 		p = "/"
 	}
-	w.WriteString(p)
+	writeString(bw, p)
 	if u.ForceQuery || u.RawQuery != "" {
-		w.WriteByte('?')
-		w.WriteString(u.RawQuery)
+		writeByte(bw, '?')
+		writeString(bw, u.RawQuery)
 	}
 }
 
@@ -191,7 +193,7 @@ func (c *conn) fillFixed(rb *requestBody, n int64) ([]byte, error) {
 		rb.close()
 	}
 	body := buf[:n]
-	c.bw.Write(body)
+	writeBytes(c.bw, body)
 	return body, nil
 }
 
@@ -249,7 +251,7 @@ func (c *conn) copyFixed(src io.Reader, n int64) (err error, srcErr bool) { //no
 		buf := bw.AvailableBuffer()
 		buf = buf[:min(int64(cap(buf)), n)]
 		k, rerr := src.Read(buf)
-		bw.Write(buf[:k])
+		writeBytes(bw, buf[:k])
 		n -= int64(k)
 		if n > 0 && k < len(buf) && bw.Buffered() > 0 {
 			if err := bw.Flush(); err != nil {
@@ -301,8 +303,8 @@ func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcEr
 			line := chunkReserve - len(size) - 2
 			copy(buf[line:], size)
 			buf[chunkReserve-2], buf[chunkReserve-1] = '\r', '\n'
-			bw.Write(buf[line : chunkReserve+k])
-			bw.WriteString("\r\n")
+			writeBytes(bw, buf[line:chunkReserve+k])
+			writeString(bw, "\r\n")
 			if k < len(data) {
 				if err := bw.Flush(); err != nil {
 					return err, false
@@ -316,19 +318,19 @@ func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcEr
 			return fmt.Errorf("reading request body: %w", rerr), true
 		}
 	}
-	bw.WriteString("0\r\n")
+	writeString(bw, "0\r\n")
 	for k, vv := range trailer {
 		for _, v := range vv {
 			if !validValue(v) {
 				return fmt.Errorf("%w: bad value for trailer %s", ErrInvalidRequest, k), true
 			}
-			bw.WriteString(http.CanonicalHeaderKey(k))
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			writeString(bw, http.CanonicalHeaderKey(k))
+			writeString(bw, ": ")
+			writeString(bw, v)
+			writeString(bw, "\r\n")
 		}
 	}
-	bw.WriteString("\r\n")
+	writeString(bw, "\r\n")
 	return nil, false
 }
 

@@ -222,8 +222,10 @@ func parseStatusLine(line []byte, resp *http.Response) ([2]int, error) {
 	}
 	resp.StatusCode = code
 	reason := line[min(i+4, len(line)):]
-	if std := statusTable[code]; std != "" && string(reason) == std[4:] {
-		resp.Status = std
+	if code < len(statusTable) {
+		if std := statusTable[code]; std != "" && string(reason) == std[4:] {
+			resp.Status = std
+		}
 	}
 	st[0], st[1] = i, len(line)
 	return st, nil
@@ -306,6 +308,13 @@ func frame(resp *http.Response, method string) (framing, error) {
 		}
 		chunked = true
 	}
+	if chunked {
+		// As in net/http: the Trailer header becomes resp.Trailer's keys
+		// with chunked coding, and stays a plain header otherwise.
+		if err := declareTrailers(resp); err != nil {
+			return fr, err
+		}
+	}
 	length := int64(-1)
 	if cl := h["Content-Length"]; len(cl) > 0 {
 		for _, v := range cl[1:] {
@@ -334,7 +343,6 @@ func frame(resp *http.Response, method string) (framing, error) {
 		resp.ContentLength = -1
 		resp.TransferEncoding = []string{"chunked"}
 		fr.mode = bodyChunked
-		declareTrailers(resp)
 	case length >= 0:
 		resp.ContentLength = length
 		fr.mode, fr.length = bodyFixed, length
@@ -368,10 +376,10 @@ func parseLength(s string) (int64, error) {
 
 // declareTrailers moves the "Trailer" header into resp.Trailer keys, whose
 // values are filled when the body has been read.
-func declareTrailers(resp *http.Response) {
+func declareTrailers(resp *http.Response) error {
 	vv, ok := resp.Header["Trailer"]
 	if !ok {
-		return
+		return nil
 	}
 	delete(resp.Header, "Trailer")
 	for _, v := range vv {
@@ -379,13 +387,19 @@ func declareTrailers(resp *http.Response) {
 			var k string
 			k, v, _ = strings.Cut(v, ",")
 			k = strings.Trim(k, " \t")
-			if !validToken(k) {
+			if k == "" {
 				continue
+			}
+			k = http.CanonicalHeaderKey(k)
+			switch k {
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return malformed("bad trailer key %q", k)
 			}
 			if resp.Trailer == nil {
 				resp.Trailer = make(http.Header)
 			}
-			resp.Trailer[http.CanonicalHeaderKey(k)] = nil
+			resp.Trailer[k] = nil
 		}
 	}
+	return nil
 }
