@@ -138,3 +138,8 @@ func certTOML(name string, l leaf, extra ...string) string {
 func (ca *testCA) clientConfig(serverName string, alpn ...string) *tls.Config {
 	return &tls.Config{RootCAs: ca.pool, ServerName: serverName, NextProtos: alpn, MinVersion: tls.VersionTLS12}
 }
+
+// tlsServerConfig serves l.
+func tlsServerConfig(l leaf) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{l.Pair}, MinVersion: tls.VersionTLS12}
+}

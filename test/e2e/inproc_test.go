@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -54,6 +55,7 @@ func startLocal(t testing.TB, h http.Handler, o localOpts) *localBackend {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		Protocols:         new(http.Protocols),
+		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	b.srv.Protocols.SetHTTP1(true)
 	b.srv.Protocols.SetUnencryptedHTTP2(o.h2c)
