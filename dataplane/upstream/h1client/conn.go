@@ -68,9 +68,9 @@ type conn struct {
 	idleAt  time.Time        // when the connection was put in the pool
 	written int64            // request bytes written in the current round trip
 	reused  bool             // the connection served an earlier round trip
+	ctxDone bool             // the round trip's context was cancelled while watched
 	wto     time.Duration    // WriteTimeout
 	rht     time.Duration    // ResponseHeaderTimeout
-	cancel  atomic.Bool      // the current round trip's context was cancelled
 	stopW   atomic.Bool      // writes must fail: the body writer was stopped
 	writerC chan struct{}    // signalled when the body writer ends; made on first use
 
@@ -139,26 +139,27 @@ func (c *conn) isAlive() bool {
 
 // watch makes a cancellation of ctx close the connection until unwatch.
 func (c *conn) watch(ctx context.Context) {
-	c.cancel.Store(false)
+	c.ctxDone = false
 	if ctx.Done() != nil {
 		c.stop = context.AfterFunc(ctx, c.onCanc)
 	}
 }
 
-// unwatch stops watching the context; it reports false if the context was
-// cancelled, in which case the connection is closed or being closed.
+// unwatch stops watching the context. It reports false if the context was
+// cancelled first: the connection is then closed, or about to be by the
+// AfterFunc, and must not be reused. stop's result is what decides, not a
+// flag set by the AfterFunc, which may not have run yet.
 func (c *conn) unwatch() bool {
 	if c.stop != nil {
-		c.stop()
+		if !c.stop() {
+			c.ctxDone = true
+		}
 		c.stop = nil
 	}
-	return !c.cancel.Load()
+	return !c.ctxDone
 }
 
-func (c *conn) cancelNow() {
-	c.cancel.Store(true)
-	_ = c.nc.Close()
-}
+func (c *conn) cancelNow() { _ = c.nc.Close() }
 
 // close closes the connection and gives its buffers back, unless a body
 // writer still owns the writer: the writer then gives it back when it ends.
