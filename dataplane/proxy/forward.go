@@ -359,6 +359,9 @@ func (l *Location) respond(w http.ResponseWriter, resp *http.Response) {
 			names = append(names, k)
 		}
 		dst["Trailer"] = []string{strings.Join(names, ", ")}
+		// Trailers need a chunked (HTTP/1.1) or framed (HTTP/2) body: a
+		// Content-Length would make the server drop them.
+		delete(dst, "Content-Length")
 	}
 	w.WriteHeader(resp.StatusCode)
 

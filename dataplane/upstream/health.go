@@ -85,7 +85,7 @@ func newActiveHealth(prefix string, cfg *pb.Upstream, targets []*Target, opts Op
 		return nil, nil
 	}
 	var base *tls.Config
-	if hc.Scheme == "https" || hc.Scheme == "grpc" && upstreamTLS(cfg) {
+	if hc.Scheme == "https" || hc.Scheme == "grpc" && config.UpstreamTLS(cfg) {
 		if base, err = checkTLSConfig(prefix, cfg); err != nil {
 			return nil, err
 		}

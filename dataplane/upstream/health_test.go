@@ -53,9 +53,9 @@ func TestNewHealthErrors(t *testing.T) {
 		{desc: "bad parameter", cfg: &pb.Upstream{HealthCheck: "http://api/?success=0"},
 			want: `upstreams.api.health_check: invalid health check "http://api/?success=0": parameter success: want an integer 1..1000, got "0"`},
 		{desc: "ca_cert file", cfg: &pb.Upstream{HealthCheck: "https://api/", CaCert: "/nonexistent/ca.pem"},
-			want: "upstreams.api.ca_cert: open /nonexistent/ca.pem:"},
+			want: "upstreams.api.ca_cert: cannot read \"/nonexistent/ca.pem\""},
 		{desc: "ca_cert no pem", cfg: &pb.Upstream{HealthCheck: "grpc://api", Tls: true, CaCert: "-----BEGIN nothing"},
-			want: "upstreams.api.ca_cert: no PEM certificate found"},
+			want: "upstreams.api.ca_cert: no CA certificate found"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

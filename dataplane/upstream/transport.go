@@ -2,9 +2,14 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/pingap-go/pingap/config"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
 // tcpKeepAlive is the idle time before TCP keep-alive probes on connections
@@ -15,11 +20,50 @@ const tcpKeepAlive = 30 * time.Second
 type transportConfig struct {
 	connect, read, idle, write time.Duration
 	poolSize                   int
+	alpn                       string      // config.ALPNH1, ALPNH2, ALPNH2C or ALPNH2H1
+	tls                        *tls.Config // nil for plain TCP
 }
 
-// newTransport returns a plain HTTP/1.1 keep-alive transport for one
-// upstream.
-func newTransport(c transportConfig) *http.Transport {
+// roundTripper is what the proxy forwards with; CloseIdleConnections lets
+// Close release pooled connections.
+type roundTripper interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}
+
+// upstreamClientTLS is the TLS client config for an upstream's traffic, nil
+// when it speaks plain TCP. The target's certificate is verified unless
+// verify_cert is false; the name checked is sni, else the target's host.
+func upstreamClientTLS(prefix string, cfg *pb.Upstream, alpn string) (*tls.Config, error) {
+	if !config.UpstreamTLS(cfg) {
+		return nil, nil
+	}
+	c := &tls.Config{
+		ServerName:         cfg.GetSni(),
+		InsecureSkipVerify: cfg.VerifyCert != nil && !cfg.GetVerifyCert(), //nolint:gosec // operator's explicit choice
+		MinVersion:         tls.VersionTLS12,
+	}
+	switch alpn {
+	case config.ALPNH2:
+		c.NextProtos = []string{"h2"}
+	case config.ALPNH2H1:
+		c.NextProtos = []string{"h2", "http/1.1"}
+	default:
+		c.NextProtos = []string{"http/1.1"}
+	}
+	if ca := cfg.GetCaCert(); ca != "" {
+		roots, err := config.LoadCertPool(ca)
+		if err != nil {
+			return nil, fmt.Errorf("%s.ca_cert: %w", prefix, err)
+		}
+		c.RootCAs = roots
+	}
+	return c, nil
+}
+
+// newTransport returns the keep-alive transport for one upstream, speaking
+// the protocol its alpn and tls settings ask for.
+func newTransport(c transportConfig) roundTripper {
 	dialer := &net.Dialer{Timeout: c.connect, KeepAlive: tcpKeepAlive}
 	dial := dialer.DialContext
 	if c.write > 0 {
@@ -32,8 +76,19 @@ func newTransport(c transportConfig) *http.Transport {
 		}
 	}
 	var protocols http.Protocols
-	protocols.SetHTTP1(true)
+	switch c.alpn {
+	case config.ALPNH2:
+		protocols.SetHTTP2(true)
+	case config.ALPNH2C:
+		protocols.SetUnencryptedHTTP2(true)
+	case config.ALPNH2H1:
+		protocols.SetHTTP1(true)
+		protocols.SetHTTP2(true)
+	default:
+		protocols.SetHTTP1(true)
+	}
 	return &http.Transport{
+		TLSClientConfig:       c.tls,
 		Proxy:                 nil,
 		DialContext:           dial,
 		ForceAttemptHTTP2:     false,

@@ -62,7 +62,7 @@ type Upstream struct {
 	pool      *pool
 	balancer  balancer
 	failOpen  balancer // nil unless fail_open: the balancer that ignores health
-	transport *http.Transport
+	transport roundTripper
 	logger    *slog.Logger
 	health    *activeHealth // nil without health_check
 
@@ -185,6 +185,12 @@ func parseTransportConfig(prefix string, cfg *pb.Upstream, defaultPool int) (tra
 		if *f.dst, err = duration(f.d, f.def); err != nil {
 			return tc, fmt.Errorf("%s.%s: %w", prefix, f.name, err)
 		}
+	}
+	if tc.alpn, err = config.ParseALPN(cfg.GetAlpn()); err != nil {
+		return tc, fmt.Errorf("%s.alpn: %w", prefix, err)
+	}
+	if tc.tls, err = upstreamClientTLS(prefix, cfg, tc.alpn); err != nil {
+		return tc, err
 	}
 	tc.poolSize = int(cfg.GetKeepalivePoolSize())
 	if tc.poolSize == 0 {
