@@ -28,4 +28,3 @@ func checkTLSConfig(prefix string, cfg *pb.Upstream) (*tls.Config, error) {
 	}
 	return c, nil
 }
-
