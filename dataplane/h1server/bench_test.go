@@ -5,9 +5,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// processCPU is the user and system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // helloBody is the benchmark response body: 13 bytes.
 var helloBody = []byte("Hello, World!")
@@ -120,9 +130,12 @@ func BenchmarkServe(b *testing.B) {
 			rc := newRawClient(b, srv.start(b))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				rc.do(b)
 			}
+			// CPU of the whole process (client and server) per request.
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
