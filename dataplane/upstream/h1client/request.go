@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Body framing of a request.
@@ -234,29 +235,27 @@ func (c *conn) streamBody(src io.Reader, closer io.Closer, plan bodyPlan, traile
 	c.writerDone(err, srcErr)
 }
 
-// copyFixed copies exactly n bytes from src to the connection, reading
-// straight into the write buffer. It flushes whenever a read returns less
-// than asked, so a trickling source is forwarded as it comes.
+// streamBufSize is the size of the pooled buffer a body writer reads into:
+// larger than the write buffer, so bulk uploads take fewer writes.
+const streamBufSize = 32 << 10
+
+// streamPool holds *[]byte of streamBufSize for body writers.
+var streamPool = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
+
+// copyFixed copies exactly n bytes from src to the connection. The head was
+// flushed already, so each read is written straight through: a trickling
+// source is forwarded as it comes, a bulk one in large writes.
 func (c *conn) copyFixed(src io.Reader, n int64) (err error, srcErr bool) { //nolint:revive // two results read best in this order
-	bw := c.bw
+	bp := streamPool.Get().(*[]byte)
+	defer streamPool.Put(bp)
+	buf := *bp
 	for n > 0 {
-		if c.stopW.Load() {
-			return errWriterStopped, false
-		}
-		if bw.Available() == 0 {
-			if err := bw.Flush(); err != nil {
+		k, rerr := src.Read(buf[:min(int64(len(buf)), n)])
+		if k > 0 {
+			if _, err := c.Write(buf[:k]); err != nil {
 				return err, false
 			}
-		}
-		buf := bw.AvailableBuffer()
-		buf = buf[:min(int64(cap(buf)), n)]
-		k, rerr := src.Read(buf)
-		writeBytes(bw, buf[:k])
-		n -= int64(k)
-		if n > 0 && k < len(buf) && bw.Buffered() > 0 {
-			if err := bw.Flush(); err != nil {
-				return err, false
-			}
+			n -= int64(k)
 		}
 		switch {
 		case rerr == io.EOF && n > 0: //nolint:errorlint // io.Reader contract
@@ -265,50 +264,34 @@ func (c *conn) copyFixed(src io.Reader, n int64) (err error, srcErr bool) { //no
 			return fmt.Errorf("reading request body: %w", rerr), true
 		}
 	}
-	if bw.Available() == 0 {
-		if err := bw.Flush(); err != nil {
-			return err, false
-		}
-	}
-	if err := expectEOF(src, bw.AvailableBuffer()[:1]); err != nil {
+	if err := expectEOF(src, buf[:1]); err != nil {
 		return err, true
 	}
 	return nil, false
 }
 
-// chunkReserve is the room kept before chunk data in the write buffer for
-// its size line ("<hex>\r\n").
+// chunkReserve is the room kept before chunk data for its size line
+// ("<hex>\r\n").
 const chunkReserve = 18
 
 // copyChunked copies src to the connection with chunked coding, then the
-// last chunk and the trailers. Each read goes straight into the write
-// buffer, after room for its size line.
+// last chunk and the trailers. Each read becomes one chunk and one write:
+// data is read after room for the size line, with room for the CRLF after.
 func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcErr bool) { //nolint:revive // as copyFixed
-	bw := c.bw
+	bp := streamPool.Get().(*[]byte)
+	defer streamPool.Put(bp)
+	buf := *bp
 	for {
-		if c.stopW.Load() {
-			return errWriterStopped, false
-		}
-		if bw.Available() < chunkReserve+2+512 {
-			if err := bw.Flush(); err != nil {
-				return err, false
-			}
-		}
-		buf := bw.AvailableBuffer()
-		buf = buf[:cap(buf)]
-		data := buf[chunkReserve : len(buf)-2]
-		k, rerr := src.Read(data)
+		k, rerr := src.Read(buf[chunkReserve : len(buf)-2])
 		if k > 0 {
 			size := strconv.AppendUint(buf[:0], uint64(k), 16)
 			line := chunkReserve - len(size) - 2
 			copy(buf[line:], size)
 			buf[chunkReserve-2], buf[chunkReserve-1] = '\r', '\n'
-			writeBytes(bw, buf[line:chunkReserve+k])
-			writeString(bw, "\r\n")
-			if k < len(data) {
-				if err := bw.Flush(); err != nil {
-					return err, false
-				}
+			end := chunkReserve + k
+			buf[end], buf[end+1] = '\r', '\n'
+			if _, err := c.Write(buf[line : end+2]); err != nil {
+				return err, false
 			}
 		}
 		if rerr == io.EOF { //nolint:errorlint // io.Reader contract
@@ -318,6 +301,7 @@ func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcEr
 			return fmt.Errorf("reading request body: %w", rerr), true
 		}
 	}
+	bw := c.bw
 	writeString(bw, "0\r\n")
 	for k, vv := range trailer {
 		for _, v := range vv {
