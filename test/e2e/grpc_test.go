@@ -420,8 +420,14 @@ func testGRPCCalls(t *testing.T, be *grpcBackend, client testgrpc.TestServiceCli
 		if got := stream.Trailer().Get("x-echo-trailer"); len(got) != 1 {
 			t.Errorf("bidi trailer x-echo-trailer = %q", got)
 		}
-		// An error status in the middle of a bidi stream.
-		stream, err = client.FullDuplexCall(ctx)
+	})
+
+	t.Run("bidi status before the client half-closes", func(t *testing.T) {
+		// The server ends the call with an error while the client's side
+		// is still open: the status must reach the client at once.
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		stream, err := client.FullDuplexCall(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

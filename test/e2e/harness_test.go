@@ -204,7 +204,15 @@ type backend struct {
 // ports, and returns once all are bound.
 func startBackend(t testing.TB, name string, n int) *backend {
 	t.Helper()
-	listen := strings.TrimSuffix(strings.Repeat("127.0.0.1:0,", n), ",")
+	return startBackendOn(t, name, strings.TrimSuffix(strings.Repeat("127.0.0.1:0,", n), ","))
+}
+
+// startBackendOn starts a testbackend named name listening on listen, a
+// comma-separated list of addresses (port 0 picks a free one), and returns
+// once all are bound.
+func startBackendOn(t testing.TB, name, listen string) *backend {
+	t.Helper()
+	n := strings.Count(listen, ",") + 1
 	lines := make(chan string, n)
 	p := startProc(t, "testbackend", lines, "--listen", listen, "--name", name)
 	b := &backend{proc: p, name: name}

@@ -81,9 +81,6 @@ func startLocal(t testing.TB, h http.Handler, o localOpts) *localBackend {
 	return b
 }
 
-// close stops the backend at once, dropping its connections.
-func (b *localBackend) close() { _ = b.srv.Close() }
-
 // protoEcho answers what the backend saw of the connection as JSON: the
 // protocol, whether TLS was used and the SNI.
 type protoEcho struct {
