@@ -167,31 +167,42 @@ func (c *conn) cancelNow() { _ = c.nc.Close() }
 func (c *conn) close() {
 	c.unwatch()
 	_ = c.nc.Close()
-	c.wmu.Lock()
-	c.closed = true
-	writing := c.writing
-	c.wmu.Unlock()
-	if !writing && c.bw != nil {
-		putWriter(c.bw)
+	if bw := c.takeWriter(true); bw != nil {
+		putWriter(bw)
 	}
 	if c.br != nil {
 		putReader(c.br)
+		c.br = nil
 	}
-	c.bw, c.br = nil, nil
 	c.pool.closed(c)
+}
+
+// takeWriter takes the buffered writer back from the connection unless a
+// body writer goroutine still owns it (which then gives it back itself).
+// closing marks the connection closed.
+func (c *conn) takeWriter(closing bool) *bufio.Writer {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if closing {
+		c.closed = true
+	}
+	if c.writing {
+		return nil
+	}
+	bw := c.bw
+	c.bw = nil
+	return bw
 }
 
 // detach hands the raw connection to a 101 response body: the connection
 // leaves the pool's accounting and its reader stays with the body.
 func (c *conn) detach() {
 	c.wmu.Lock()
-	writing := c.writing
 	c.aborted = true
 	c.wmu.Unlock()
-	if !writing {
-		putWriter(c.bw)
+	if bw := c.takeWriter(true); bw != nil {
+		putWriter(bw)
 	}
-	c.bw = nil
 	c.pool.closed(c)
 }
 
@@ -246,10 +257,12 @@ func (c *conn) writerDone(err error, srcErr bool) {
 		c.aborted = true
 		c.werr, c.wsrc = err, srcErr
 	}
-	giveBack := c.closed
-	bw := c.bw
+	var bw *bufio.Writer
+	if c.closed {
+		bw, c.bw = c.bw, nil
+	}
 	c.wmu.Unlock()
-	if giveBack && bw != nil {
+	if bw != nil {
 		putWriter(bw)
 	}
 	c.writerC <- struct{}{}

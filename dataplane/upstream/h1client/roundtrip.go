@@ -63,6 +63,12 @@ func (c *conn) roundTrip(req *http.Request, rb *requestBody) (*http.Response, er
 		if !c.waitWriter(writerGrace) {
 			c.abortWriter()
 		}
+		if werr, fromBody := c.writerErr(); fromBody {
+			// The body did not match what the caller declared (or failed
+			// to read): report that, even if the target answered.
+			c.close()
+			return nil, &Error{Op: OpRequest, Addr: c.pool.addr, Err: werr, Sent: true}
+		}
 		if c.writeFailed() {
 			reusable = false
 		}
@@ -117,7 +123,9 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, framing, error) 
 // fail closes the connection after a failed write or read and describes the
 // error; a cancelled context is reported as such.
 func (c *conn) fail(req *http.Request, op string, err error) error {
-	sent := c.written > 0
+	// Once the head is flushed the request is sent; c.written is only
+	// read on the synchronous write path, when no body writer runs.
+	sent := op != OpWrite || c.written > 0
 	if !c.unwatch() {
 		err = context.Cause(req.Context())
 	}
