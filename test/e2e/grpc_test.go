@@ -17,10 +17,15 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
 )
+
+// testServiceName is the full name of grpc.testing's TestService.
+const testServiceName = "grpc.testing.TestService"
 
 // grpcBackend is a real gRPC server on loopback serving grpc.testing's
 // TestService:
@@ -36,6 +41,11 @@ type grpcBackend struct {
 	addr string
 	// unknown counts calls of services the server does not have.
 	unknown atomic.Int64
+	// unary counts UnaryCall calls.
+	unary atomic.Int64
+	// health is the server's grpc.health.v1 service; every service starts
+	// SERVING.
+	health *health.Server
 
 	mu   sync.Mutex
 	hung map[string]chan error
@@ -47,7 +57,7 @@ func startGRPCBackend(t testing.TB) *grpcBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &grpcBackend{addr: ln.Addr().String(), hung: map[string]chan error{}}
+	b := &grpcBackend{addr: ln.Addr().String(), hung: map[string]chan error{}, health: health.NewServer()}
 	srv := grpc.NewServer(
 		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {
 			b.unknown.Add(1)
@@ -56,6 +66,8 @@ func startGRPCBackend(t testing.TB) *grpcBackend {
 		grpc.MaxRecvMsgSize(8<<20), grpc.MaxSendMsgSize(8<<20),
 	)
 	testgrpc.RegisterTestServiceServer(srv, b)
+	healthgrpc.RegisterHealthServer(srv, b.health)
+	b.health.SetServingStatus(testServiceName, healthgrpc.HealthCheckResponse_SERVING)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -106,6 +118,7 @@ func pattern(n int) []byte {
 }
 
 func (b *grpcBackend) UnaryCall(ctx context.Context, r *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	b.unary.Add(1)
 	echoMetadata(ctx)
 	if err := echoStatus(r.GetResponseStatus()); err != nil {
 		return nil, err
@@ -502,4 +515,48 @@ func testGRPCCalls(t *testing.T, be *grpcBackend, client testgrpc.TestServiceCli
 			t.Errorf("%d of 50 concurrent calls failed", n)
 		}
 	})
+}
+
+// TestGRPCHealthCheck checks the gRPC health check (grpc://NAME?service=S):
+// a target whose service is NOT_SERVING is taken out, and gRPC calls get
+// Unavailable from the proxy without reaching it; SERVING brings it back.
+func TestGRPCHealthCheck(t *testing.T) {
+	t.Parallel()
+	be := startGRPCBackend(t)
+	d := newDataplane(t)
+	listen := freeAddr(t)
+	const check = "grpc://grpc.test?service=" + testServiceName +
+		"&check_frequency=200ms&success=1&failure=1&connection_timeout=200ms&read_timeout=200ms"
+	d.write(d.settings() +
+		"[servers.main]\naddr = " + tomlString(listen) + "\nlocations = [\"grpc\"]\nenabled_h2 = true\n\n" +
+		"[locations.grpc]\nupstream = \"grpc\"\n\n" +
+		"[upstreams.grpc]\naddrs = [\"" + be.addr + "\"]\nalpn = \"h2c\"\nhealth_check = " + tomlString(check) + "\n")
+	d.start()
+	client := testgrpc.NewTestServiceClient(grpcConn(t, listen, nil))
+	call := func() error {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte("hi")}})
+		return err
+	}
+
+	d.waitTarget("grpc", be.addr, "healthy", 5*time.Second, isHealthy(true))
+	if err := call(); err != nil {
+		t.Fatalf("serving: %v", err)
+	}
+
+	be.health.SetServingStatus(testServiceName, healthgrpc.HealthCheckResponse_NOT_SERVING)
+	d.waitTarget("grpc", be.addr, "unhealthy", 5*time.Second, isHealthy(false))
+	before := be.unary.Load()
+	s := wantCode(t, "call while NOT_SERVING", call(), codes.Unavailable)
+	t.Logf("proxy answered %s %q", s.Code(), s.Message())
+	if n := be.unary.Load() - before; n != 0 {
+		t.Errorf("%d calls reached the unhealthy target", n)
+	}
+
+	be.health.SetServingStatus(testServiceName, healthgrpc.HealthCheckResponse_SERVING)
+	d.waitTarget("grpc", be.addr, "healthy again", 5*time.Second, isHealthy(true))
+	if err := call(); err != nil {
+		t.Errorf("serving again: %v", err)
+	}
 }

@@ -47,11 +47,14 @@ func TestActiveHealthCheck(t *testing.T) {
 			a, b := startBackend(t, "a", 1), startBackend(t, "b", 1)
 			d := newDataplane(t)
 			listen := freeAddr(t)
-			d.write(d.settings() + serverTOML("main", listen, "all") +
-				"[locations.all]\nupstream = \"up\"\n\n" +
-				upstreamTOML("up", "", a.addrs[0], b.addrs[0]) +
-				"health_check = " + tomlString(check) + "\nmax_retries = 0\n" +
-				"[upstreams.up.outlier_detection]\ndisabled = true\n")
+			cfg := func(name string) string {
+				return d.settings("name = "+tomlString(name)) + serverTOML("main", listen, "all") +
+					"[locations.all]\nupstream = \"up\"\n\n" +
+					upstreamTOML("up", "", a.addrs[0], b.addrs[0]) +
+					"health_check = " + tomlString(check) + "\nmax_retries = 0\n" +
+					"[upstreams.up.outlier_detection]\ndisabled = true\n"
+			}
+			d.write(cfg("first"))
 			d.start()
 			url := "http://" + listen + "/"
 			d.waitTarget("up", a.addrs[0], "healthy", 5*time.Second, isHealthy(true))
@@ -66,6 +69,14 @@ func TestActiveHealthCheck(t *testing.T) {
 				t.Errorf("with a down: %v, want all 20 on %s", got, b.id(0))
 			}
 			d.waitTarget("up", b.addrs[0], "healthy", time.Second, isHealthy(true))
+			// A reload that leaves the upstream alone keeps its health
+			// state: the dead target gets no request right after it.
+			prev := d.status()
+			d.write(cfg("second"))
+			d.waitApplied(prev)
+			if got := spread(t, d.client, url, 10); got[b.id(0)] != 10 {
+				t.Errorf("right after a reload, with a down: %v, want all 10 on %s", got, b.id(0))
+			}
 
 			a2 := startBackendOn(t, "a", a.addrs[0])
 			d.waitTarget("up", a.addrs[0], "healthy again", 5*time.Second, isHealthy(true))
