@@ -17,9 +17,9 @@ import (
 
 // listener is one bound address. Its socket lives as long as some server
 // listens there; the config it serves is swapped through an atomic pointer,
-// and when the server's HTTP settings change a new http.Server takes over
+// and when the server's HTTP settings change a new engine takes over
 // the socket while the old one drains. One accept loop owns the socket and
-// hands each connection to the current http.Server through a connQueue.
+// hands each connection to the current engine (see engine.go).
 type listener struct {
 	addr string
 	ln   net.Listener
@@ -32,10 +32,9 @@ type listener struct {
 	mu        sync.Mutex
 	name      string
 	settings  runtime.ListenerSettings
-	srv       *http.Server
-	queue     *connQueue
+	engine    *engine
 	closing   bool
-	old       sync.WaitGroup // retired http.Servers still draining
+	old       sync.WaitGroup // retired engines still draining
 	accepting sync.WaitGroup
 }
 
@@ -107,21 +106,19 @@ func (l *listener) currentSettings() runtime.ListenerSettings {
 	return l.settings
 }
 
-// handOff gives c to the current http.Server, following a settings change
-// that retires the queue it first tried.
+// handOff gives c to the current engine, following a settings change that
+// retires the engine it first tried.
 func (l *listener) handOff(c net.Conn) {
 	for {
 		l.mu.Lock()
-		q, closing := l.queue, l.closing
+		e, closing := l.engine, l.closing
 		l.mu.Unlock()
-		if closing || q == nil {
+		if closing || e == nil {
 			_ = c.Close()
 			return
 		}
-		select {
-		case q.ch <- c:
+		if e.handle(c) {
 			return
-		case <-q.done:
 		}
 	}
 }
@@ -131,68 +128,41 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.server.Load().Handler.ServeHTTP(w, r)
 }
 
-// update points the listener at s, restarting its http.Server if the
-// listener settings changed.
+// update points the listener at s, replacing its engine if the listener
+// settings changed; the old engine finishes its connections.
 func (l *listener) update(name string, s *runtime.Server) {
 	l.server.Store(s)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.name = name
-	if l.srv != nil && l.settings == s.Listener {
+	if l.engine != nil && l.settings == s.Listener {
 		return
 	}
 	l.settings = s.Listener
-	srv := &http.Server{
-		Handler:           l,
-		ReadHeaderTimeout: s.Listener.ReadHeaderTimeout,
-		ReadTimeout:       s.Listener.ReadTimeout,
-		WriteTimeout:      s.Listener.WriteTimeout,
-		IdleTimeout:       s.Listener.IdleTimeout,
-		MaxHeaderBytes:    s.Listener.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelDebug),
-		Protocols:         new(http.Protocols),
-	}
-	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetHTTP2(s.Listener.TLS)
-	srv.Protocols.SetUnencryptedHTTP2(s.Listener.H2C)
-	old, oldQueue := l.srv, l.queue
-	l.srv = srv
-	l.queue = newConnQueue(l.ln.Addr())
-	go l.serve(srv, l.queue)
-	if oldQueue != nil {
-		_ = oldQueue.Close()
-	}
+	old := l.engine
+	l.engine = newEngine(l.ln.Addr(), s.Listener, l, l.log)
+	l.engine.start()
 	if old != nil {
+		old.retire()
 		l.old.Add(1)
 		go func() {
 			defer l.old.Done()
-			// The old server's listener is its queue, already closed; this
-			// waits for the connections it still serves.
-			_ = old.Shutdown(context.Background())
+			_ = old.shutdown(context.Background())
 		}()
-	}
-}
-
-func (l *listener) serve(srv *http.Server, q *connQueue) {
-	err := srv.Serve(q)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-		l.log.Error("listener stopped", "addr", l.addr, "err", err)
 	}
 }
 
 // shutdown closes the socket and drains every http.Server on it.
 func (l *listener) shutdown(ctx context.Context) error {
 	l.mu.Lock()
-	srv := l.srv
+	e := l.engine
 	l.closing = true
 	l.mu.Unlock()
 	_ = l.ln.Close()
 	l.accepting.Wait()
 	var err error
-	if srv != nil {
-		if err = srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
+	if e != nil {
+		err = e.shutdown(ctx)
 	}
 	done := make(chan struct{})
 	go func() { l.old.Wait(); close(done) }()

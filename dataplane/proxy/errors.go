@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Short bodies of the responses the proxy produces itself. They never carry
@@ -68,6 +70,36 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int) {
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
+}
+
+// endGRPC ends a gRPC response whose upstream stream broke after the
+// headers were sent: trailers carry DEADLINE_EXCEEDED when the call's
+// grpc-timeout has passed (the target gave up on it), else UNAVAILABLE.
+func endGRPC(w http.ResponseWriter, r *http.Request, start time.Time, cause error) {
+	code, msg := grpcUnavailable, "upstream stream ended"
+	var nerr interface{ Timeout() bool }
+	if d, ok := grpcTimeout(r.Header.Get("Grpc-Timeout")); ok && time.Since(start) >= d-d/20 ||
+		errors.As(cause, &nerr) && nerr.Timeout() {
+		code, msg = grpcDeadlineExceeded, "deadline exceeded"
+	}
+	h := w.Header()
+	h[http.TrailerPrefix+"Grpc-Status"] = []string{strconv.Itoa(code)}
+	h[http.TrailerPrefix+"Grpc-Message"] = []string{msg}
+}
+
+// grpcTimeout parses a grpc-timeout header ("100m", "5S").
+func grpcTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	units := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
+		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}
+	u, ok := units[v[len(v)-1]]
+	return time.Duration(n) * u, ok
 }
 
 func bodyFor(status int) string {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -30,10 +31,11 @@ type requestInfo struct {
 	clientIP   netip.Addr // peer, or the real client behind trusted proxies
 	trusted    bool       // the peer is a trusted proxy
 	xff        string     // the X-Forwarded-For value sent upstream
+	start      time.Time  // when forwarding began
 }
 
 func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
-	ri := &requestInfo{req: r, scheme: "http"}
+	ri := &requestInfo{req: r, scheme: "http", start: time.Now()}
 	if r.TLS != nil {
 		ri.scheme = "https"
 	}
@@ -114,9 +116,18 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 		body = &bodyTracker{rc: r.Body}
 		r.Body = body
 	}
-	ri := newRequestInfo(r, l.trusted)
 	upgrade := upgradeType(r)
-	start := time.Now()
+	if body != nil && r.ProtoMajor == 1 && upgrade == "" {
+		full, release, err := prebuffer(body, r.ContentLength)
+		defer release()
+		if err != nil {
+			l.clientBodyFailed(w, r, err)
+			return
+		}
+		body.full = full
+	}
+	ri := newRequestInfo(r, l.trusted)
+	start := ri.start
 	var tried []*upstream.Target
 	for attempt := 0; ; attempt++ {
 		target, err := l.pick(r, ri, tried)
@@ -142,15 +153,26 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 	done := target.Begin()
 	defer done()
 	out := l.outRequest(r, ri, target)
-	if body != nil {
-		out.Body = noCloseBody{body} // the transport closes it; a retry needs it open
+	var ab *attemptBody
+	switch {
+	case body != nil && body.full != nil:
+		// A small body read whole up front: every attempt can resend it.
+		out.Body = io.NopCloser(bytes.NewReader(*body.full))
+		out.ContentLength = int64(len(*body.full))
+		out.TransferEncoding = nil
+	case body != nil:
+		ab = &attemptBody{b: body}
+		out.Body = ab
 	}
 	if upgrade != "" {
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{upgrade}
 	}
 	resp, err := l.upstream.Transport().RoundTrip(out)
-	bodyUntouched := body == nil || body.read.Load() == 0
+	if err == nil {
+		ab.arm()
+	}
+	bodyUntouched := body == nil || body.full != nil || body.read.Load() == 0
 	if err != nil {
 		if body.failure() != nil || r.Context().Err() != nil {
 			l.failed(w, r, target, body, err) // the client's doing: not the target's fault
@@ -169,7 +191,7 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 	} else {
 		target.Observe(upstream.Success)
 	}
-	if retry && (resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusServiceUnavailable) &&
+	if retry && gatewayError(resp.StatusCode) &&
 		(idempotent(r.Method) || body == nil) && bodyUntouched {
 		_ = resp.Body.Close()
 		return false
@@ -179,7 +201,7 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 		return true
 	}
 	defer func() { _ = resp.Body.Close() }()
-	l.respond(w, resp)
+	l.respond(w, r, ri, resp)
 	return true
 }
 
@@ -197,6 +219,12 @@ func (l *Location) pick(r *http.Request, ri *requestInfo, tried []*upstream.Targ
 		}
 	}
 	return t, nil
+}
+
+// gatewayError reports whether a target's answer says it could not serve
+// the request (Envoy's "gateway-error" retry condition: 502, 503, 504).
+func gatewayError(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
 }
 
 // idempotent reports whether a method may be sent twice (RFC 9110 9.2.2).
@@ -224,12 +252,47 @@ func outcomeOf(err error) upstream.Outcome {
 	return upstream.ConnectFailure
 }
 
-// noCloseBody hides Close from the transport, which closes request bodies
-// even on failure; the server closes the client's body itself.
-type noCloseBody struct{ r io.Reader }
+// attemptBody is the request body one attempt sends. A transport closes
+// the body when a round trip fails, but a retry needs the client's body
+// open, so Close is held back until the target has answered (arm). After
+// that, Close must reach the client's body: an HTTP/2 transport closes it to
+// stop the upload when the target ends the stream early (a gRPC error in the
+// middle of a bidirectional call), and waits for that.
+type attemptBody struct {
+	b         *bodyTracker
+	mu        sync.Mutex
+	armed     bool
+	wantClose bool
+}
 
-func (b noCloseBody) Read(p []byte) (int, error) { return b.r.Read(p) }
-func (noCloseBody) Close() error                 { return nil }
+func (a *attemptBody) Read(p []byte) (int, error) { return a.b.Read(p) }
+
+// Close closes the client's body once armed; before, it is remembered.
+func (a *attemptBody) Close() error {
+	a.mu.Lock()
+	if !a.armed {
+		a.wantClose = true
+		a.mu.Unlock()
+		return nil
+	}
+	a.mu.Unlock()
+	return a.b.Close()
+}
+
+// arm lets Close through, closing now if it was asked for already. It is
+// nil-safe.
+func (a *attemptBody) arm() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	a.armed = true
+	want := a.wantClose
+	a.mu.Unlock()
+	if want {
+		_ = a.b.Close()
+	}
+}
 
 // outRequest builds the request sent to target.
 func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream.Target) *http.Request {
@@ -254,6 +317,7 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream
 	h := out.Header
 	teTrailers := strings.Contains(strings.ToLower(strings.Join(h["Te"], ",")), "trailers")
 	removeHopHeaders(h)
+	delete(h, "Content-Length") // framing is the transport's, from out.ContentLength
 	if teTrailers {
 		h["Te"] = []string{"trailers"}
 	}
@@ -285,16 +349,7 @@ func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstre
 	var tooLarge *http.MaxBytesError
 	var nerr net.Error
 	if berr := body.failure(); berr != nil {
-		// The client's body broke the round trip, not the target.
-		switch {
-		case errors.As(berr, &tooLarge):
-			WriteError(w, r, http.StatusRequestEntityTooLarge)
-		case errors.As(berr, &nerr) && nerr.Timeout():
-			WriteError(w, r, http.StatusRequestTimeout)
-		default:
-			l.logger.Debug("client request body failed", "location", l.name, "err", berr)
-			WriteError(w, r, http.StatusBadRequest)
-		}
+		l.clientBodyFailed(w, r, berr) // the client's body broke the round trip, not the target
 		return
 	}
 	switch {
@@ -312,11 +367,65 @@ func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstre
 	}
 }
 
+// clientBodyFailed answers a request whose body could not be read: too
+// large (413), too slow (408) or malformed or cut off (400).
+func (l *Location) clientBodyFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	var nerr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		WriteError(w, r, http.StatusRequestEntityTooLarge)
+	case errors.As(err, &nerr) && nerr.Timeout():
+		WriteError(w, r, http.StatusRequestTimeout)
+	default:
+		l.logger.Debug("client request body failed", "location", l.name, "err", err)
+		WriteError(w, r, http.StatusBadRequest)
+	}
+}
+
+// prebufferSize is the largest HTTP/1 request body read whole before a
+// target is contacted.
+const prebufferSize = 16 << 10
+
+// smallBodies holds the buffers of prebuffered bodies.
+var smallBodies = sync.Pool{New: func() any { b := make([]byte, prebufferSize+1); return &b }}
+
+// prebuffer reads a small HTTP/1 request body whole before any target is
+// contacted, as nginx's request buffering does: a malformed body (a bad
+// chunk size) is then refused with nothing sent to a target, the body goes
+// out with the head in one write and a known length, and a retry can resend
+// it. A body larger than prebufferSize keeps streaming: what was read is
+// replayed ahead of the rest. release returns the buffer to its pool once
+// the response is done.
+func prebuffer(b *bodyTracker, length int64) (full *[]byte, release func(), err error) {
+	release = func() {}
+	if length > prebufferSize {
+		return nil, release, nil
+	}
+	bp := smallBodies.Get().(*[]byte)
+	n, err := io.ReadFull(b.rc, *bp)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		buf := (*bp)[:n]
+		return &buf, func() { smallBodies.Put(bp) }, nil
+	case err != nil:
+		smallBodies.Put(bp)
+		return nil, release, err
+	}
+	// Longer than it said or chunked and long: stream the rest after it.
+	b.rc = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader((*bp)[:n]), b.rc), b.rc}
+	return nil, func() { smallBodies.Put(bp) }, nil
+}
+
 // bodyTracker records how a request body read went, so a failed round trip
 // can be blamed on the client (408, 413, 400) or the target (502, 504), and
 // a retry knows whether any of the body was consumed.
 type bodyTracker struct {
 	rc   io.ReadCloser
+	full *[]byte // the whole body, when prebuffer read it
 	read atomic.Int64
 	mu   sync.Mutex
 	err  error
@@ -347,7 +456,7 @@ func (b *bodyTracker) failure() error {
 
 // respond copies the upstream response to the client, flushing as it goes
 // when the response is a stream.
-func (l *Location) respond(w http.ResponseWriter, resp *http.Response) {
+func (l *Location) respond(w http.ResponseWriter, r *http.Request, ri *requestInfo, resp *http.Response) {
 	removeHopHeaders(resp.Header)
 	dst := w.Header()
 	for k, vv := range resp.Header {
@@ -366,10 +475,19 @@ func (l *Location) respond(w http.ResponseWriter, resp *http.Response) {
 	w.WriteHeader(resp.StatusCode)
 
 	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	if stream {
+		// A stream's headers go out now: the first event may be long coming.
+		_ = http.NewResponseController(w).Flush()
+	}
 	if err := copyBody(w, resp.Body, stream); err != nil {
 		// Headers are gone; abort the connection so the client sees a
 		// truncated response rather than a complete-looking one.
 		l.logger.Debug("response copy aborted", "location", l.name, "err", err)
+		if r.ProtoMajor == 2 && isGRPC(r) && r.Context().Err() == nil {
+			// A gRPC client gets a status, not a bare stream reset.
+			endGRPC(w, r, ri.start, err)
+			return
+		}
 		panic(http.ErrAbortHandler)
 	}
 	for k, vv := range resp.Trailer {

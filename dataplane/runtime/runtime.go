@@ -77,6 +77,9 @@ type ListenerSettings struct {
 	// MaxConnections caps concurrent connections per listen address; 0 is
 	// no limit.
 	MaxConnections int
+	// MaxHeaderCount caps request header fields (HTTP/1.x is refused with
+	// 431 before routing).
+	MaxHeaderCount int
 }
 
 // Build validates snap and compiles it. prev, when not nil, is the runtime
@@ -191,6 +194,10 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[strin
 		TLS:               config.ServerTLS(cfg),
 		H2C:               cfg.GetEnabledH2() && !config.ServerTLS(cfg),
 		MaxConnections:    int(cfg.GetMaxConnections()),
+		MaxHeaderCount:    proxy.DefaultMaxHeaderCount,
+	}
+	if n := cfg.GetMaxHeaderCount(); n > 0 {
+		ls.MaxHeaderCount = int(n)
 	}
 	if n := cfg.GetMaxHeaderSize(); n > 0 {
 		ls.MaxHeaderBytes = int(min(n, 1<<30))
