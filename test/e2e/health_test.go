@@ -233,10 +233,14 @@ func TestOutlierDetection(t *testing.T) {
 }
 
 // codeBackend answers the status in the path /code/NNN (200 otherwise),
-// with X-Backend: NAME, after reading the body.
+// with X-Backend: NAME, after reading the body and waiting for the query's
+// delay, if any.
 func codeBackend(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Backend", name)
+		if d, err := time.ParseDuration(r.URL.Query().Get("delay")); err == nil {
+			time.Sleep(d)
+		}
 		buf := make([]byte, 32<<10)
 		for {
 			if _, err := r.Body.Read(buf); err != nil {

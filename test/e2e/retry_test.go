@@ -11,7 +11,7 @@ import (
 // other target (GET and POST, whose body was not sent); an idempotent
 // request that got 502, 503 or 504 is retried; a POST whose body was sent
 // and got 503 is not; a 500 is not retried; max_retries = 0 retries
-// nothing.
+// nothing; no retry starts after retry_timeout.
 func TestRetries(t *testing.T) {
 	t.Parallel()
 	a := startLocal(t, codeBackend("A"), localOpts{})
@@ -23,7 +23,9 @@ func TestRetries(t *testing.T) {
 	up := func(name string, extra string, addrs ...string) string {
 		return upstreamTOML(name, "", addrs...) + extra + "\n" + strings.ReplaceAll(noOutlier, "%s", name)
 	}
-	d.write(d.settings() + serverTOML("main", listen, "conn", "status", "conn0", "status0") +
+	d.write(d.settings() + serverTOML("main", listen, "conn", "status", "conn0", "status0", "budget") +
+		"[locations.budget]\nhost = \"budget\"\nupstream = \"budget\"\n\n" +
+		up("budget", "retry_timeout = \"300ms\"", a.addr, b.addrs[0]) +
 		"[locations.conn]\nhost = \"conn\"\nupstream = \"conn\"\n\n" +
 		"[locations.status]\nhost = \"status\"\nupstream = \"status\"\n\n" +
 		"[locations.conn0]\nhost = \"conn0\"\nupstream = \"conn0\"\n\n" +
@@ -103,6 +105,32 @@ func TestRetries(t *testing.T) {
 		}
 		if got503 == 0 {
 			t.Errorf("no POST reached a in 6")
+		}
+	})
+
+	t.Run("retry_timeout", func(t *testing.T) {
+		// a answers 503 after 500ms: past the 300ms budget no retry starts
+		// and the client gets a's 503; without a budget it is retried.
+		from := map[string]int{}
+		for i := range 4 {
+			res := get(t, d.client, base, "budget", "/code/503?delay=500ms")
+			from[res.backend()]++
+			if res.backend() == "A" && res.Code != http.StatusServiceUnavailable {
+				t.Errorf("GET %d: %d from a", i, res.Code)
+			}
+		}
+		if from["A"] == 0 {
+			t.Errorf("no 503 reached the client past the retry budget: %v", from)
+		}
+		before := a.requests.Load()
+		for i := range 2 {
+			res := get(t, d.client, base, "status", "/code/503?delay=500ms")
+			if res.Code != http.StatusOK || res.backend() != b.id(0) {
+				t.Errorf("GET %d without a budget: %d from %q, want a retry on b", i, res.Code, res.backend())
+			}
+		}
+		if a.requests.Load() == before {
+			t.Errorf("a got none of 2 requests")
 		}
 	})
 
