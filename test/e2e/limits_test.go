@@ -257,23 +257,28 @@ func TestConnectionLimits(t *testing.T) {
 	d := newDataplane(t)
 	headers, conns, body := freeAddr(t), freeAddr(t), freeAddr(t)
 	d.write(d.settings() +
-		serverTOML("headers", headers, "all") + "max_header_count = 10\n\n" +
+		serverTOML("headers", headers, "all") + "max_header_count = 10\nenabled_h2 = true\n\n" +
 		serverTOML("conns", conns, "all") + "max_connections = 2\n\n" +
 		serverTOML("body", body, "all") + "read_body_timeout = \"500ms\"\n\n" +
 		"[locations.all]\nupstream = \"up\"\n\n" + upstreamTOML("up", "", be.addr))
 	d.start()
 
 	t.Run("max_header_count", func(t *testing.T) {
-		for _, tc := range []struct{ n, want int }{{3, http.StatusOK}, {20, http.StatusRequestHeaderFieldsTooLarge}} {
-			h := http.Header{}
-			for i := range tc.n {
-				h.Set("X-H"+strings.Repeat("x", i), "v")
-			}
-			c := newClient()
-			res := mustSend(t, c, req{url: "http://" + headers + "/", header: h})
-			c.CloseIdleConnections()
-			if res.Code != tc.want {
-				t.Errorf("%d extra headers: %d %q, want %d", tc.n, res.Code, res.Body, tc.want)
+		for _, h2 := range []bool{false, true} {
+			for _, tc := range []struct{ n, want int }{{3, http.StatusOK}, {20, http.StatusRequestHeaderFieldsTooLarge}} {
+				h := http.Header{}
+				for i := range tc.n {
+					h.Set("X-H"+strings.Repeat("x", i), "v")
+				}
+				c := newClient()
+				if h2 {
+					c = h2cClient()
+				}
+				res := mustSend(t, c, req{url: "http://" + headers + "/", header: h})
+				c.CloseIdleConnections()
+				if res.Code != tc.want {
+					t.Errorf("h2c=%v, %d extra headers: %d %q, want %d", h2, tc.n, res.Code, res.Body, tc.want)
+				}
 			}
 		}
 	})
@@ -293,8 +298,8 @@ func TestConnectionLimits(t *testing.T) {
 		} else {
 			t.Logf("refusal: %d %q", resp.StatusCode, msg)
 		}
-		if closed, _ := over.closedAfter(5 * time.Second); !closed {
-			t.Errorf("the refused connection stayed open")
+		if closed, rest := over.closedAfter(5 * time.Second); !closed || rest != "" {
+			t.Errorf("after the refusal the connection stayed open (%v) or sent bytes past the response's Content-Length: %q", !closed, rest)
 		}
 		// The held connections still work.
 		if resp, _, err := held[1].send(get, 5*time.Second); err != nil || resp.StatusCode != http.StatusOK {
