@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -51,11 +52,24 @@ type rawConn struct {
 	br *bufio.Reader
 }
 
-func dialRaw(t testing.TB, addr string) *rawConn {
+func dialRaw(t testing.TB, addr string) *rawConn { return dialRawTLS(t, addr, nil) }
+
+// dialRawTLS is dialRaw over TLS when cfg is not nil.
+func dialRawTLS(t testing.TB, addr string, cfg *tls.Config) *rawConn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg != nil {
+		tc := tls.Client(c, cfg)
+		_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			_ = c.Close()
+			t.Fatalf("TLS handshake: %v", err)
+		}
+		_ = tc.SetDeadline(time.Time{})
+		c = tc
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
@@ -168,17 +182,28 @@ func TestSlowloris(t *testing.T) {
 }
 
 // TestRequestSmuggling sends ambiguous or malformed requests over raw
-// connections: each gets 400, the connection is closed (what follows is
+// connections, plain and TLS (HTTP/1.1 by ALPN): each gets 400, the connection is closed (what follows is
 // never read as a request), and the backend sees none of them.
 func TestRequestSmuggling(t *testing.T) {
 	t.Parallel()
 	var rec pathRecorder
 	be := startLocal(t, &rec, localOpts{})
+	ca := newCA(t, "e2e smuggling ca")
 	d := newDataplane(t)
-	listen := freeAddr(t)
+	listen, secure := freeAddr(t), freeAddr(t)
 	d.write(d.settings() + serverTOML("main", listen, "all") +
-		"[locations.all]\nupstream = \"up\"\n\n" + upstreamTOML("up", "", be.addr))
+		"[servers.secure]\naddr = " + tomlString(secure) + "\nlocations = [\"all\"]\ncertificates = [\"s\"]\n\n" +
+		"[locations.all]\nupstream = \"up\"\n\n" + upstreamTOML("up", "", be.addr) +
+		certTOML("s", ca.issue("s", "smuggle.test")))
 	d.start()
+	transports := []struct {
+		name string
+		addr string
+		tls  *tls.Config
+	}{
+		{"plain", listen, nil},
+		{"tls", secure, ca.clientConfig("smuggle.test", "http/1.1")},
+	}
 
 	// Each request (its path names the case) is followed by a second one
 	// that a lenient parser would read as a request of its own.
@@ -208,42 +233,50 @@ func TestRequestSmuggling(t *testing.T) {
 		{"/cl-sign", "Content-Length with a sign",
 			"POST /cl-sign HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n", "hello"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.desc, func(t *testing.T) {
-			rc := dialRaw(t, listen)
-			smuggled := "GET " + tc.path + "/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
-			resp, body, err := rc.send(tc.head+"\r\n"+tc.body+smuggled, 5*time.Second)
-			if err != nil {
-				t.Errorf("no response: %v", err)
-			} else if resp.StatusCode != http.StatusBadRequest {
-				t.Errorf("answered %d %q, want 400", resp.StatusCode, body)
+	for _, tr := range transports {
+		for _, tc := range cases {
+			t.Run(tr.name+"/"+tc.desc, func(t *testing.T) {
+				path := "/" + tr.name + tc.path
+				rc := dialRawTLS(t, tr.addr, tr.tls)
+				head := strings.Replace(tc.head, tc.path, path, 1)
+				smuggled := "GET " + path + "/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+				resp, body, err := rc.send(head+"\r\n"+tc.body+smuggled, 5*time.Second)
+				if err != nil {
+					t.Errorf("no response: %v", err)
+				} else if resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("answered %d %q, want 400", resp.StatusCode, body)
+				}
+				if closed, rest := rc.closedAfter(2 * time.Second); !closed || rest != "" {
+					t.Errorf("after the answer the connection stayed open (%v) or answered more: %q", !closed, rest)
+				}
+				if n, m := rec.saw(path), rec.saw(path+"/smuggled"); n+m != 0 {
+					t.Errorf("the backend saw the request %d times and the smuggled one %d times", n, m)
+				}
+			})
+		}
+
+		t.Run(tr.name+"/a valid request reaches the backend", func(t *testing.T) {
+			rc := dialRawTLS(t, tr.addr, tr.tls)
+			path := "/" + tr.name + "/valid"
+			resp, body, err := rc.send("POST "+path+" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 5*time.Second)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("%v %v %q", err, resp, body)
 			}
-			if closed, rest := rc.closedAfter(2 * time.Second); !closed || rest != "" {
-				t.Errorf("after the answer the connection stayed open (%v) or answered more: %q", !closed, rest)
-			}
-			if n, m := rec.saw(tc.path), rec.saw(tc.path+"/smuggled"); n+m != 0 {
-				t.Errorf("the backend saw the request %d times and the smuggled one %d times", n, m)
+			if n := rec.saw(path); n != 1 {
+				t.Errorf("the backend saw %d requests, want 1", n)
 			}
 		})
 	}
 
-	t.Run("a valid request reaches the backend", func(t *testing.T) {
-		rc := dialRaw(t, listen)
-		resp, body, err := rc.send("POST /valid HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 5*time.Second)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("%v %v %q", err, resp, body)
-		}
-		if n := rec.saw("/valid"); n != 1 {
-			t.Errorf("the backend saw %d requests, want 1", n)
-		}
-	})
-
 	// Late arrivals: nothing of the rejected requests reached the backend
 	// after their case ended either.
 	time.Sleep(200 * time.Millisecond)
-	for _, tc := range cases {
-		if n, m := rec.saw(tc.path), rec.saw(tc.path+"/smuggled"); n+m != 0 {
-			t.Errorf("%s: in the end the backend saw the request %d times and the smuggled one %d times", tc.desc, n, m)
+	for _, tr := range transports {
+		for _, tc := range cases {
+			path := "/" + tr.name + tc.path
+			if n, m := rec.saw(path), rec.saw(path+"/smuggled"); n+m != 0 {
+				t.Errorf("%s %s: in the end the backend saw the request %d times and the smuggled one %d times", tr.name, tc.desc, n, m)
+			}
 		}
 	}
 }
