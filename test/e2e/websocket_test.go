@@ -85,7 +85,7 @@ func wsEchoBackend(events *channels) http.Handler {
 }
 
 // TestWebSocket checks WebSocket tunnels through the proxy, plain and over
-// TLS: echo of text, binary and a 1 MiB message, the close handshake with a
+// TLS, to a plain and to a TLS upstream: echo of text, binary and a 1 MiB message, the close handshake with a
 // status code from either side, and upgrade_idle_timeout closing an idle
 // tunnel but not a busy one.
 func TestWebSocket(t *testing.T) {
@@ -94,13 +94,16 @@ func TestWebSocket(t *testing.T) {
 	be := startLocal(t, wsEchoBackend(&events), localOpts{})
 	ca := newCA(t, "e2e ws ca")
 	cert := ca.issue("ws", "ws.test")
+	tlsBE := startLocal(t, wsEchoBackend(&events), localOpts{tls: tlsServerConfig(ca.issue("wsbackend", "wsbackend.test"))})
 	d := newDataplane(t)
 	plain, secure := freeAddr(t), freeAddr(t)
 	d.write(d.settings() +
-		serverTOML("plain", plain, "ws", "idle") +
+		serverTOML("plain", plain, "ws", "idle", "wstls") +
 		"[servers.secure]\naddr = " + tomlString(secure) + "\nlocations = [\"ws\", \"idle\"]\ncertificates = [\"ws\"]\n\n" +
 		"[locations.ws]\npath = \"/ws/\"\nupstream = \"ws\"\n\n" +
 		"[locations.idle]\npath = \"/idle/\"\nupstream = \"idle\"\n\n" +
+		"[locations.wstls]\npath = \"/wstls/\"\nupstream = \"wstls\"\n\n" +
+		upstreamTOML("wstls", "", tlsBE.addr) + "sni = \"wsbackend.test\"\nca_cert = " + tomlString(ca.PEM) + "\n\n" +
 		upstreamTOML("ws", "", be.addr) +
 		upstreamTOML("idle", "", be.addr) + "upgrade_idle_timeout = \"1s\"\n\n" +
 		certTOML("ws", cert))
@@ -210,6 +213,34 @@ func TestWebSocket(t *testing.T) {
 			})
 		})
 	}
+
+	t.Run("TLS upstream", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		path := "/wstls/echo"
+		c, _, err := websocket.Dial(ctx, "ws://"+plain+path, &websocket.DialOptions{HTTPClient: newClient()})
+		if err != nil {
+			t.Fatalf("dial through a TLS upstream: %v", err)
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(4 << 20)
+		for _, msg := range [][]byte{[]byte("over tls"), pattern(1 << 20)} {
+			if err := c.Write(ctx, websocket.MessageBinary, msg); err != nil {
+				t.Fatal(err)
+			}
+			_, got, err := c.Read(ctx)
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("echo of %d bytes: %d bytes, %v", len(msg), len(got), err)
+			}
+		}
+		if err := c.Close(websocket.StatusNormalClosure, "done"); err != nil {
+			t.Errorf("close handshake: %v", err)
+		}
+		if got := events.next(t, path, 10*time.Second); got != "closed 1000 done" {
+			t.Errorf("backend saw %q", got)
+		}
+	})
 
 	t.Run("no upgrade without Connection: upgrade", func(t *testing.T) {
 		// A plain GET to the WebSocket backend is an ordinary request.
