@@ -51,14 +51,23 @@ type grpcBackend struct {
 	hung map[string]chan error
 }
 
-func startGRPCBackend(t testing.TB) *grpcBackend {
+func startGRPCBackend(t testing.TB) *grpcBackend { return startGRPCBackendTLS(t, nil) }
+
+// startGRPCBackendTLS is startGRPCBackend serving TLS with cfg when it is
+// not nil.
+func startGRPCBackendTLS(t testing.TB, cfg *tls.Config) *grpcBackend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &grpcBackend{addr: ln.Addr().String(), hung: map[string]chan error{}, health: health.NewServer()}
+	creds := insecure.NewCredentials()
+	if cfg != nil {
+		creds = credentials.NewTLS(cfg)
+	}
 	srv := grpc.NewServer(
+		grpc.Creds(creds),
 		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {
 			b.unknown.Add(1)
 			return grpcstatus.Error(codes.Unimplemented, "backend: unknown service")
@@ -211,7 +220,7 @@ func wantCode(t testing.TB, what string, err error, code codes.Code) *grpcstatus
 }
 
 // TestGRPC runs every kind of gRPC call through the proxy, to a real gRPC
-// server reached over h2c, from clients speaking h2c and TLS: messages,
+// server reached over h2c (and a few over TLS, alpn h2), from clients speaking h2c and TLS: messages,
 // metadata and trailers both ways, status codes, deadlines and
 // cancellation reaching the server, and the proxy's own errors as gRPC
 // statuses.
@@ -248,6 +257,44 @@ func TestGRPC(t *testing.T) {
 			testGRPCCalls(t, be, client, tc.desc)
 		})
 	}
+
+	t.Run("TLS upstream (alpn h2)", func(t *testing.T) {
+		t.Parallel()
+		tbe := startGRPCBackendTLS(t, tlsServerConfig(ca.issue("grpc backend", "grpcbackend.test")))
+		d2 := newDataplane(t)
+		listen := freeAddr(t)
+		d2.write(d2.settings() +
+			"[servers.main]\naddr = " + tomlString(listen) + "\nlocations = [\"grpc\"]\nenabled_h2 = true\n\n" +
+			"[locations.grpc]\nupstream = \"grpc\"\n\n" +
+			"[upstreams.grpc]\naddrs = [\"" + tbe.addr + "\"]\nalpn = \"h2\"\nsni = \"grpcbackend.test\"\nca_cert = " + tomlString(ca.PEM) + "\n")
+		d2.start()
+		client := testgrpc.NewTestServiceClient(grpcConn(t, listen, nil))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		resp, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte("tls")}})
+		if err != nil || string(resp.GetPayload().GetBody()) != "tls" {
+			t.Fatalf("unary over a TLS upstream: %v %v", resp, err)
+		}
+		stream, err := client.FullDuplexCall(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			body := pattern(1000 * (i + 1))
+			if err := stream.Send(&testgrpc.StreamingOutputCallRequest{Payload: &testgrpc.Payload{Body: body}}); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := stream.Recv(); err != nil || !bytes.Equal(r.GetPayload().GetBody(), body) {
+				t.Fatalf("bidi message %d: %v", i, err)
+			}
+		}
+		_ = stream.CloseSend()
+		if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
+			t.Errorf("bidi end: %v", err)
+		}
+		_, err = client.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{Code: int32(codes.NotFound), Message: "nope"}})
+		wantCode(t, "error over a TLS upstream", err, codes.NotFound)
+	})
 
 	t.Run("no route is Unimplemented", func(t *testing.T) {
 		t.Parallel()
