@@ -75,8 +75,11 @@ func (l *listener) acceptLoop() {
 }
 
 // refusal is what a plain-HTTP client over max_connections reads.
-const refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-	"Content-Length: 25\r\nConnection: close\r\nRetry-After: 1\r\n\r\ntoo many connections, retry\n"
+const (
+	refusalBody = "too many connections, retry\n"
+	refusal     = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Length: 28\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + refusalBody
+)
 
 // admit counts c against max_connections and wraps it for TLS. A connection
 // over the limit is refused (plain HTTP gets a 503 first) and nil returned.

@@ -218,3 +218,15 @@ func TestMaxConnections(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestRefusalIsWellFormed(t *testing.T) {
+	t.Parallel()
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(refusal)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != refusalBody || resp.ContentLength != int64(len(refusalBody)) {
+		t.Fatalf("refusal body %q (%v), Content-Length %d, want %q", b, err, resp.ContentLength, refusalBody)
+	}
+}

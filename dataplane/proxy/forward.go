@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/dataplane/upstream"
+	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
 )
 
 // requestInfo is what header variables and forwarding headers need of one
@@ -137,7 +138,11 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tried = append(tried, target)
-		more := attempt < l.maxRetries && (l.retryTimeout <= 0 || time.Since(start) < l.retryTimeout)
+		// Whether a failed attempt may be retried is decided when it failed:
+		// retry_timeout counts the time the attempts took.
+		more := func() bool {
+			return attempt < l.maxRetries && (l.retryTimeout <= 0 || time.Since(start) < l.retryTimeout)
+		}
 		if l.attempt(w, r, ri, target, body, upgrade, more) {
 			return
 		}
@@ -149,7 +154,7 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 // nothing, when the attempt failed in a way worth retrying and retry allows
 // it; otherwise it answers the client and returns true.
 func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestInfo, target *upstream.Target,
-	body *bodyTracker, upgrade string, retry bool) bool {
+	body *bodyTracker, upgrade string, retry func() bool) bool {
 	done := target.Begin()
 	defer done()
 	out := l.outRequest(r, ri, target)
@@ -179,7 +184,7 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 			return true
 		}
 		target.Observe(outcomeOf(err))
-		if retry && bodyUntouched && (notSent(err) || idempotent(r.Method)) {
+		if bodyUntouched && (notSent(err) || idempotent(r.Method)) && retry() {
 			l.logger.Warn("upstream attempt failed", "location", l.name, "target", target.Addr(), "err", err)
 			return false
 		}
@@ -191,8 +196,7 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 	} else {
 		target.Observe(upstream.Success)
 	}
-	if retry && gatewayError(resp.StatusCode) &&
-		(idempotent(r.Method) || body == nil) && bodyUntouched {
+	if gatewayError(resp.StatusCode) && (idempotent(r.Method) || body == nil) && bodyUntouched && retry() {
 		_ = resp.Body.Close()
 		return false
 	}
@@ -236,16 +240,20 @@ func idempotent(method string) bool {
 	return false
 }
 
+// timeouter is an error that can say it is a timeout (net.Error and the
+// upstream client's errors).
+type timeouter interface{ Timeout() bool }
+
 // notSent reports whether a round trip failed before any of the request
 // reached the target, so a retry is safe whatever the method.
 func notSent(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return h1client.IsRetryable(err) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // outcomeOf classifies a failed round trip for outlier detection.
 func outcomeOf(err error) upstream.Outcome {
-	var nerr net.Error
+	var nerr timeouter
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout() {
 		return upstream.Timeout
 	}
@@ -347,7 +355,7 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream
 // failed answers a request whose round trip failed before a response.
 func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstream.Target, body *bodyTracker, err error) {
 	var tooLarge *http.MaxBytesError
-	var nerr net.Error
+	var nerr timeouter
 	if berr := body.failure(); berr != nil {
 		l.clientBodyFailed(w, r, berr) // the client's body broke the round trip, not the target
 		return
@@ -371,7 +379,7 @@ func (l *Location) failed(w http.ResponseWriter, r *http.Request, target *upstre
 // large (413), too slow (408) or malformed or cut off (400).
 func (l *Location) clientBodyFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var tooLarge *http.MaxBytesError
-	var nerr net.Error
+	var nerr timeouter
 	switch {
 	case errors.As(err, &tooLarge):
 		WriteError(w, r, http.StatusRequestEntityTooLarge)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -64,6 +65,23 @@ func upstreamClientTLS(prefix string, cfg *pb.Upstream, alpn string) (*tls.Confi
 // newTransport returns the keep-alive transport for one upstream, speaking
 // the protocol its alpn and tls settings ask for.
 func newTransport(c transportConfig) roundTripper {
+	if c.alpn == config.ALPNH1 {
+		// HTTP/1.1, plain or TLS: the synchronous client, which does the
+		// round trip on the caller's goroutine (see DESIGN.md).
+		return h1client.New(h1client.Options{
+			DialTimeout:           c.connect,
+			ResponseHeaderTimeout: c.read,
+			IdleTimeout:           c.idle,
+			WriteTimeout:          c.write,
+			MaxIdlePerTarget:      c.poolSize,
+			TLSConfig:             c.tls,
+		})
+	}
+	return newStdTransport(c)
+}
+
+// newStdTransport is net/http's transport, for HTTP/2 (h2, h2c, h2h1).
+func newStdTransport(c transportConfig) roundTripper {
 	dialer := &net.Dialer{Timeout: c.connect, KeepAlive: tcpKeepAlive}
 	dial := dialer.DialContext
 	if c.write > 0 {

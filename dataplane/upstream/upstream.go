@@ -63,6 +63,7 @@ type Upstream struct {
 	balancer  balancer
 	failOpen  balancer // nil unless fail_open: the balancer that ignores health
 	transport roundTripper
+	tc        transportConfig // what the transport was built from
 	logger    *slog.Logger
 	health    *activeHealth // nil without health_check
 
@@ -116,6 +117,7 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 		pool:      p,
 		balancer:  newBalancer(params),
 		transport: newTransport(tc),
+		tc:        tc,
 		logger:    logger,
 		health:    health,
 	}
@@ -313,6 +315,10 @@ func (u *Upstream) Close() {
 	if u.health != nil {
 		u.health.close()
 	}
-	u.transport.CloseIdleConnections()
+	if c, ok := u.transport.(interface{ Close() }); ok {
+		c.Close() // connections still in use close when their request ends
+	} else {
+		u.transport.CloseIdleConnections()
+	}
 	u.logger.Debug("upstream closed", "upstream", u.name, "inflight", u.pool.inflight.Load())
 }

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
+
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -73,15 +75,28 @@ func TestNewTransportSettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr := u.Transport().(*http.Transport)
-			if tr.ResponseHeaderTimeout != tc.read || tr.IdleConnTimeout != tc.idle || tr.MaxIdleConnsPerHost != tc.poolSize {
-				t.Errorf("read %v idle %v pool %d; want %v %v %d", tr.ResponseHeaderTimeout, tr.IdleConnTimeout, tr.MaxIdleConnsPerHost, tc.read, tc.idle, tc.poolSize)
+			if _, ok := u.Transport().(*h1client.Client); !ok {
+				t.Fatalf("HTTP/1.1 upstream uses %T, want the synchronous *h1client.Client", u.Transport())
 			}
-			if tr.Proxy != nil || !tr.DisableCompression || tr.ForceAttemptHTTP2 || tr.MaxIdleConns != 0 || tr.ExpectContinueTimeout != time.Second {
+			if u.tc.read != tc.read || u.tc.idle != tc.idle || u.tc.poolSize != tc.poolSize {
+				t.Errorf("read %v idle %v pool %d; want %v %v %d", u.tc.read, u.tc.idle, u.tc.poolSize, tc.read, tc.idle, tc.poolSize)
+			}
+			// The same settings on an HTTP/2 upstream reach net/http's transport.
+			h2cfg := proto.Clone(tc.cfg).(*pb.Upstream)
+			h2cfg.Alpn = "h2c"
+			u2, err := New("api", h2cfg, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := u2.Transport().(*http.Transport)
+			if tr.ResponseHeaderTimeout != tc.read || tr.IdleConnTimeout != tc.idle || tr.MaxIdleConnsPerHost != tc.poolSize {
+				t.Errorf("h2c: read %v idle %v pool %d; want %v %v %d", tr.ResponseHeaderTimeout, tr.IdleConnTimeout, tr.MaxIdleConnsPerHost, tc.read, tc.idle, tc.poolSize)
+			}
+			if tr.Proxy != nil || !tr.DisableCompression || tr.MaxIdleConns != 0 || tr.ExpectContinueTimeout != time.Second {
 				t.Errorf("transport settings differ: %+v", tr)
 			}
-			if tr.Protocols == nil || tr.Protocols.HTTP2() || !tr.Protocols.HTTP1() {
-				t.Errorf("protocols = %v, want HTTP/1 only", tr.Protocols)
+			if tr.Protocols == nil || !tr.Protocols.UnencryptedHTTP2() || tr.Protocols.HTTP1() {
+				t.Errorf("protocols = %v, want h2c only", tr.Protocols)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ type Client struct {
 	pools map[string]*targetPool
 
 	dials, reuses, idle atomic.Int64
+	retired             atomic.Bool // set by Close: connections are no longer pooled
 }
 
 var _ http.RoundTripper = (*Client)(nil)
@@ -52,6 +53,15 @@ func (c *Client) CloseIdleConnections() {
 			delete(c.pools, addr)
 		}
 	}
+}
+
+// Close retires the client: idle connections are closed now, and those in
+// use are closed when their round trip ends instead of being pooled.
+// Round trips still work after Close, each on a new connection. It is for
+// an upstream that a config reload replaced.
+func (c *Client) Close() {
+	c.retired.Store(true)
+	c.CloseIdleConnections()
 }
 
 // pool returns the pool of addr, making it on first use.

@@ -242,6 +242,10 @@ func (c *conn) startWriter() {
 // target is still waiting for the rest of it: the caller's read is woken at
 // once. If the connection failed, the target may still have answered (an
 // early 413 before closing): the caller gets the header timeout to read it.
+// writeFailGrace is how long the response is awaited after the body writer
+// failed.
+const writeFailGrace = time.Second
+
 func (c *conn) writerDone(err error, srcErr bool) {
 	c.wmu.Lock()
 	c.writing = false
@@ -249,6 +253,11 @@ func (c *conn) writerDone(err error, srcErr bool) {
 		switch {
 		case srcErr:
 			_ = c.nc.SetReadDeadline(aLongTimeAgo)
+		case err != nil:
+			// The target stopped taking the body (write timeout, reset). An
+			// early answer it sent is already in the socket buffer; do not
+			// wait the whole response-header timeout for one that is not.
+			_ = c.nc.SetReadDeadline(time.Now().Add(min(c.rht, writeFailGrace)))
 		default:
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.rht))
 		}

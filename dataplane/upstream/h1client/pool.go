@@ -162,7 +162,7 @@ func (p *targetPool) closed(*conn) { p.release() }
 // one beyond MaxIdlePerTarget.
 func (p *targetPool) put(c *conn) {
 	maxIdle := p.client.opts.MaxIdlePerTarget
-	if maxIdle == 0 {
+	if maxIdle == 0 || p.client.retired.Load() {
 		c.close()
 		return
 	}
