@@ -139,8 +139,11 @@ func TestConcurrentRequests(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if st := c.Stats(); st.Dials > 8 || st.Idle > 4 {
-		t.Errorf("stats = %+v, want at most 8 dials and 4 idle", st)
+	// 8 goroutines share a pool of 4 idle connections: connections beyond
+	// it are closed on return and redialled later, so the dial count is not
+	// exact, but pooling must serve most of the 320 round trips.
+	if st := c.Stats(); st.Dials > 80 || st.Idle > 4 || st.Dials+st.Reuses < 320 {
+		t.Errorf("stats = %+v, want at most 80 dials, 4 idle and 320 round trips", st)
 	}
 }
 
