@@ -38,7 +38,7 @@ fuzz:
 
 ## generate: regenerate the protobuf Go code with the pinned tools
 generate:
-	scripts/tools.sh buf protoc-gen-go
+	scripts/tools.sh buf protoc-gen-go protoc-gen-go-grpc
 	rm -rf gen
 	$(BIN)/buf generate
 

@@ -10,6 +10,7 @@ mkdir -p "$BIN"
 declare -A TOOLS=(
   [buf]="github.com/bufbuild/buf/cmd/buf@v1.75.0"
   [protoc-gen-go]="google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12"
+  [protoc-gen-go-grpc]="google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0"
   [golangci-lint]="github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0"
 )
 
