@@ -1,0 +1,44 @@
+package discovery
+
+import (
+	"context"
+
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// Source is what the server needs of the version store
+// (controlplane/store implements it).
+type Source interface {
+	// Current returns the cluster's current version and its whole
+	// snapshot. A cluster without a version answers nil info and nil error,
+	// or an error matching ErrNoVersion or Options.IsNotFound.
+	Current(ctx context.Context, cluster string) (*pb.VersionInfo, *pb.Snapshot, error)
+	// Watch reports changes of the cluster's current version until ctx
+	// ends; the first value is the current one. Values may be skipped (the
+	// server only needs the newest). The channel is closed when ctx ends or
+	// the watch fails; the server then reads Current and watches again.
+	Watch(ctx context.Context, cluster string) <-chan *pb.VersionInfo
+}
+
+// Fleet is where node state is recorded (the store's session implements it).
+// The server calls it from one goroutine per stream, never concurrently for
+// the same node on one server, and never from a stream's send loop.
+type Fleet interface {
+	// PutNode stores a node's whole record, replacing the previous one.
+	PutNode(ctx context.Context, st *pb.NodeStatus) error
+	// NodeGone reports that this server's stream of the node ended. Another
+	// replica may hold a newer stream of the same node by then: the store
+	// should only mark the node disconnected when its record's server_id is
+	// this replica's.
+	NodeGone(ctx context.Context, cluster, id string) error
+}
+
+// NodeLookup is implemented by a Fleet that can read node records back. When
+// the Fleet implements it, the server reads a node's record when the node
+// connects so that a version the node NACKed on another replica, or before a
+// restart of this one, is not pushed to it again.
+type NodeLookup interface {
+	// GetNode returns the node's record, or nil (and nil error, or any
+	// error) when there is none.
+	GetNode(ctx context.Context, cluster, id string) (*pb.NodeStatus, error)
+}
