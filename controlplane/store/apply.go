@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -15,8 +17,12 @@ import (
 )
 
 // maxApplyAttempts bounds how often an apply retries after losing a race
-// with another apply (or a garbage collection) before giving up.
-const maxApplyAttempts = 10
+// with another apply (or a garbage collection) before giving up; before
+// each retry it waits a random time up to retryStep times the attempt.
+const (
+	maxApplyAttempts = 32
+	retryStep        = 5 * time.Millisecond
+)
 
 // ApplyMeta describes an apply or a rollback.
 type ApplyMeta struct {
@@ -78,7 +84,12 @@ func (s *Store) apply(ctx context.Context, cluster string, snap *pb.Snapshot, me
 	if err != nil {
 		return nil, false, fmt.Errorf("store: apply to cluster %q: %w", cluster, err)
 	}
-	for range maxApplyAttempts {
+	for attempt := range maxApplyAttempts {
+		if attempt > 0 {
+			if err := sleep(ctx, rand.N(time.Duration(attempt)*retryStep)); err != nil {
+				return nil, false, fmt.Errorf("store: apply to cluster %q: %w", cluster, err)
+			}
+		}
 		h, err := s.head(ctx, cluster)
 		if err != nil {
 			return nil, false, err
@@ -113,6 +124,18 @@ func (s *Store) apply(ctx context.Context, cluster string, snap *pb.Snapshot, me
 		}
 	}
 	return nil, false, fmt.Errorf("%w: cluster %q: gave up after %d attempts lost to concurrent applies", ErrConflict, cluster, maxApplyAttempts)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // head reads the cluster's current version, its info and the GC fence, all

@@ -135,6 +135,19 @@ func benignWarnings() map[string]bool {
 	}
 }
 
+// startupNoise are messages a fresh etcd may log once while its first
+// raft term is not yet on disk; it retries on its own a few seconds later.
+// They are logged at debug during startupNoiseWindow after the start, at
+// their own level afterwards (when they would mean a real problem).
+func startupNoise() map[string]bool {
+	return map[string]bool{
+		"Failed to detect schema version":  true,
+		"failed to update storage version": true,
+	}
+}
+
+const startupNoiseWindow = 15 * time.Second
+
 func embedConfig(dir string, opts EmbeddedOptions, closing *atomic.Bool) (*embed.Config, error) {
 	host := opts.Host
 	if host == "" {
@@ -186,6 +199,7 @@ func embedConfig(dir string, opts EmbeddedOptions, closing *atomic.Bool) (*embed
 	cfg.LogLevel = level.String()
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(&slogCore{
 		h: opts.Logger.Handler(), min: level, demote: benignWarnings(), mute: closing,
+		demoteEarly: startupNoise(), early: time.Now().Add(startupNoiseWindow),
 	}))
 	return cfg, nil
 }

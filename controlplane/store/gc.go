@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -66,8 +67,8 @@ func (s *Store) planGC(ctx context.Context) (gcPlan, error) {
 		if i < 0 {
 			return nil
 		}
-		var v uint64
-		if _, err := fmt.Sscan(rest[i+len("/versions/"):], &v); err != nil {
+		v, err := strconv.ParseUint(rest[i+len("/versions/"):], 10, 64)
+		if err != nil {
 			return fmt.Errorf("%w: version key %q", ErrCorrupt, kv.Key)
 		}
 		m, err := decodeManifest(unescapeOrRaw(rest[:i]), v, kv.Value)

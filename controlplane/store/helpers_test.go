@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,6 +26,10 @@ func newStore(t *testing.T, mods ...func(*Config)) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Leave a clean prefix for the next run (go test -count).
+	t.Cleanup(func() {
+		_, _ = shared.Client().Delete(context.Background(), testPrefix(t)+"/", clientv3.WithPrefix())
+	})
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Error(err)
@@ -91,3 +97,21 @@ func countKeys(t *testing.T, s *Store, sub string) int {
 }
 
 func u64(v uint64) *uint64 { return &v }
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

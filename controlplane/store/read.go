@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -99,8 +100,8 @@ func (s *Store) Versions(ctx context.Context, cluster string, limit int) ([]*pb.
 	out := make([]*pb.VersionInfo, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
 		name := strings.TrimPrefix(string(kv.Key), s.keys.versions(cluster))
-		var v uint64
-		if _, err := fmt.Sscan(name, &v); err != nil {
+		v, err := strconv.ParseUint(name, 10, 64)
+		if err != nil {
 			return nil, fmt.Errorf("%w: cluster %q: version key %q", ErrCorrupt, cluster, kv.Key)
 		}
 		m, err := decodeManifest(cluster, v, kv.Value)

@@ -170,6 +170,9 @@ func (sess *Session) currentLease() clientv3.LeaseID {
 // onto it and makes it current, retrying until it succeeds or the session
 // ends (then it returns a nil channel).
 func (sess *Session) renew(old clientv3.LeaseID) (<-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc) {
+	if sess.ctx.Err() != nil || sess.s.client.Ctx().Err() != nil {
+		return nil, func() {}
+	}
 	log := sess.s.log.With("old_lease", fmt.Sprintf("%x", int64(old)))
 	log.Warn("store: session lease lost; granting a new one")
 	backoff := watchMinBackoff

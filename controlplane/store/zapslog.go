@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -25,6 +26,10 @@ type slogCore struct {
 	// demote lists messages logged at debug whatever their level: warnings
 	// etcd gives for choices made on purpose. Nil: none.
 	demote map[string]bool
+	// demoteEarly lists messages logged at debug until early ends:
+	// transient errors of a fresh start that etcd retries by itself.
+	demoteEarly map[string]bool
+	early       time.Time
 	// mute, when set and true, drops every entry (the errors etcd logs
 	// while it shuts down). Nil: never.
 	mute *atomic.Bool
@@ -35,7 +40,9 @@ var _ zapcore.Core = (*slogCore)(nil)
 func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= c.min }
 
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
-	return &slogCore{h: c.h.WithAttrs(attrs(fields)), min: c.min, demote: c.demote, mute: c.mute}
+	d := *c
+	d.h = c.h.WithAttrs(attrs(fields))
+	return &d
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
@@ -50,7 +57,7 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 		return nil
 	}
 	lvl := slogLevel(e.Level)
-	if c.demote[e.Message] {
+	if c.demote[e.Message] || (c.demoteEarly[e.Message] && e.Time.Before(c.early)) {
 		lvl = slog.LevelDebug
 	}
 	if !c.h.Enabled(context.Background(), lvl) {
