@@ -10,10 +10,12 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -41,8 +43,8 @@ type Options struct {
 	// Token is sent in Hello when the control plane wants a bootstrap
 	// token instead of mutual TLS. Default: empty.
 	Token string
-	// Node identifies the data plane. Its id is required; its cluster
-	// defaults (on the control plane) to "default".
+	// Node identifies the data plane. Its id defaults to the host name; its
+	// cluster defaults (on the control plane) to "default".
 	Node *pb.Node
 	// CacheDir holds the last good snapshot (file CacheFile), written
 	// after each successful apply and read by Boot. Empty: no cache.
@@ -125,6 +127,10 @@ func New(applier Applier, opts Options) *Agent {
 	}
 	if opts.Node == nil {
 		opts.Node = &pb.Node{}
+	}
+	if opts.Node.GetId() == "" {
+		opts.Node = proto.Clone(opts.Node).(*pb.Node)
+		opts.Node.Id, _ = os.Hostname()
 	}
 	opts.Backoff = opts.Backoff.withDefaults()
 	return &Agent{

@@ -105,7 +105,7 @@ func readCache(path string) (*pb.Push, error) {
 		p.Snapshot = &pb.Snapshot{}
 	}
 	if got := config.Hash(p.Snapshot); got != p.GetHash() {
-		return nil, fmt.Errorf("snapshot hash %s differs from the recorded %s", got, p.GetHash())
+		return nil, fmt.Errorf("snapshot does not match its recorded hash %s (it hashes to %s)", p.GetHash(), got)
 	}
 	return p, nil
 }
