@@ -260,6 +260,14 @@ func TestObjectTooLarge(t *testing.T) {
 	if _, _, err := s.Current(t.Context(), "c"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a version was made: %v", err)
 	}
+	// Just under the limit fits in one etcd request.
+	sn.Certificates["big"].TlsCert = strings.Repeat("x", 1<<20-16)
+	if _, _, err := s.Apply(t.Context(), "c", sn, ApplyMeta{}); err != nil {
+		t.Fatalf("object just under the limit: %v", err)
+	}
+	if _, got, err := s.Current(t.Context(), "c"); err != nil || !proto.Equal(got, sn) {
+		t.Fatalf("read back: %v", err)
+	}
 }
 
 func TestObjectsShared(t *testing.T) {
@@ -285,6 +293,19 @@ func TestObjectsShared(t *testing.T) {
 	apply("b", snap(2))
 	if n := countKeys(t, s, "objects/"); n != 9 {
 		t.Fatalf("%d objects after another cluster's identical version, want 9", n)
+	}
+	// Manifests show what changed without reading objects.
+	m1, err := s.Manifest(ctx, "a", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := s.Manifest(ctx, "a", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m1.GetUpstreams()["api"] == m2.GetUpstreams()["api"] || m1.GetUpstreams()["static"] != m2.GetUpstreams()["static"] ||
+		m1.GetSettings() != m2.GetSettings() {
+		t.Errorf("manifests:\n%v\n%v", m1, m2)
 	}
 }
 

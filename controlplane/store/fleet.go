@@ -67,6 +67,9 @@ func (sess *Session) PutNode(ctx context.Context, st *pb.NodeStatus) error {
 // record. If the node has meanwhile connected to another replica, whose
 // session now holds its liveness key, nothing changes.
 func (sess *Session) NodeGone(ctx context.Context, cluster, id string) error {
+	if cluster == "" || id == "" {
+		return fmt.Errorf("store: node gone: cluster %q and id %q are both required", cluster, id)
+	}
 	liveKey := sess.s.keys.liveNode(cluster, id)
 	_, _, err := sess.withLease(func(lease clientv3.LeaseID) error {
 		sess.release(liveKey)

@@ -70,6 +70,7 @@ func (s *Store) Session(ctx context.Context, ttl time.Duration) (*Session, error
 	if err != nil {
 		kaStop()
 		sess.stop()
+		_, _ = s.client.Revoke(ctx, g.ID)
 		return nil, fmt.Errorf("store: session: keep lease alive: %w", err)
 	}
 	s.wg.Add(1)

@@ -26,8 +26,14 @@ const (
 // gets the latest. The same version is never sent twice. Watch survives
 // etcd errors (reconnects, compaction) by reading the current version
 // again and watching from there.
+//
+// An empty cluster name gives a closed channel.
 func (s *Store) Watch(ctx context.Context, cluster string) <-chan *pb.VersionInfo {
 	out := make(chan *pb.VersionInfo, 1)
+	if checkCluster(cluster) != nil {
+		close(out)
+		return out
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.ctx, cancel)
 	s.wg.Add(1)
