@@ -195,10 +195,8 @@ func (f *fakeFleet) goneList() []string {
 	return append([]string(nil), f.gone...)
 }
 
-// lookupFleet is a fakeFleet that can read records back.
-type lookupFleet struct{ *fakeFleet }
-
-func (f lookupFleet) GetNode(_ context.Context, cluster, id string) (*pb.NodeStatus, error) {
+// Node reads a record back (discovery.NodeLookup).
+func (f *fakeFleet) Node(_ context.Context, cluster, id string) (*pb.NodeStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lookups++
@@ -217,7 +215,6 @@ type harness struct {
 type harnessOpts struct {
 	opts    discovery.Options
 	noCodec bool
-	fleet   discovery.Fleet // default: the fakeFleet itself
 	src     *fakeSource
 	ff      *fakeFleet
 }
@@ -231,10 +228,6 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 	if h.fleet == nil {
 		h.fleet = newFakeFleet()
 	}
-	fleet := ho.fleet
-	if fleet == nil {
-		fleet = h.fleet
-	}
 	if ho.opts.ServerID == "" {
 		ho.opts.ServerID = "cp-test"
 	}
@@ -244,7 +237,7 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 	if ho.opts.RetryInterval == 0 {
 		ho.opts.RetryInterval = 20 * time.Millisecond
 	}
-	h.srv = discovery.NewServer(h.src, fleet, ho.opts)
+	h.srv = discovery.NewServer(h.src, h.fleet, ho.opts)
 	var gopts []grpc.ServerOption
 	if !ho.noCodec {
 		gopts = append(gopts, h.srv.CodecOption())

@@ -42,7 +42,11 @@ type Options struct {
 	// cluster has no version yet, like ErrNoVersion does. Nil: only
 	// ErrNoVersion (and a nil info) mean that.
 	IsNotFound func(error) bool
-	// WriteTimeout bounds each Fleet call. Default: 5s.
+	// Nodes reads node records back when nodes connect, so NACKs survive
+	// reconnects to other replicas and restarts; nil: only this server's
+	// memory of NACKs is used.
+	Nodes NodeLookup
+	// WriteTimeout bounds each Fleet and Nodes call. Default: 5s.
 	WriteTimeout time.Duration
 	// RetryInterval is how long a cluster watcher waits before it retries
 	// a failed Source call or restarts an ended watch. Default: 1s.
@@ -83,11 +87,10 @@ type nodeKey struct{ cluster, id string }
 type Server struct {
 	pb.UnimplementedDiscoveryServiceServer
 
-	src    Source
-	fleet  Fleet
-	lookup NodeLookup // the fleet, when it can read records back
-	opts   Options
-	log    *slog.Logger
+	src   Source
+	fleet Fleet
+	opts  Options
+	log   *slog.Logger
 
 	noncePrefix string
 	nonces      atomic.Uint64
@@ -124,7 +127,6 @@ func NewServer(src Source, fleet Fleet, opts Options) *Server {
 		nodes:    map[nodeKey]*stream{},
 		nacks:    map[string]map[string]*pb.NackInfo{},
 	}
-	s.lookup, _ = fleet.(NodeLookup)
 	// The start time keeps nonces unique across restarts of a replica that
 	// keeps its id.
 	s.noncePrefix = opts.ServerID + "-" + strconv.FormatInt(opts.Now().UnixNano(), 36) + "-"

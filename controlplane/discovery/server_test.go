@@ -273,8 +273,7 @@ func TestNackRecordedAndNeverRepushed(t *testing.T) {
 func TestNackRememberedAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	src, ff := newFakeSource(), newFakeFleet()
-	fleet := lookupFleet{ff}
-	a := newHarness(t, harnessOpts{src: src, ff: ff, fleet: fleet, opts: discovery.Options{ServerID: "a"}})
+	a := newHarness(t, harnessOpts{src: src, ff: ff, opts: discovery.Options{ServerID: "a", Nodes: ff}})
 	src.publish("default", snapshot("v1"))
 	c := dial(t, a.addr)
 	c.hello("n1", "", 0, "")
@@ -284,7 +283,7 @@ func TestNackRememberedAcrossReplicas(t *testing.T) {
 	c.close()
 	eventually(t, "gone", func() bool { return len(ff.goneList()) == 1 })
 
-	b := newHarness(t, harnessOpts{src: src, ff: ff, fleet: fleet, opts: discovery.Options{ServerID: "b"}})
+	b := newHarness(t, harnessOpts{src: src, ff: ff, opts: discovery.Options{ServerID: "b", Nodes: ff}})
 	c = dial(t, b.addr)
 	c.hello("n1", "", 0, "")
 	c.welcome()

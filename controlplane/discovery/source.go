@@ -26,19 +26,19 @@ type Source interface {
 type Fleet interface {
 	// PutNode stores a node's whole record, replacing the previous one.
 	PutNode(ctx context.Context, st *pb.NodeStatus) error
-	// NodeGone reports that this server's stream of the node ended. Another
-	// replica may hold a newer stream of the same node by then: the store
-	// should only mark the node disconnected when its record's server_id is
-	// this replica's.
+	// NodeGone reports that this server's stream of the node ended, after
+	// the stream's last PutNode. Another replica may hold a newer stream of
+	// the same node by then: the store must then leave the node connected
+	// (controlplane/store ties liveness to each replica's lease).
 	NodeGone(ctx context.Context, cluster, id string) error
 }
 
-// NodeLookup is implemented by a Fleet that can read node records back. When
-// the Fleet implements it, the server reads a node's record when the node
-// connects so that a version the node NACKed on another replica, or before a
-// restart of this one, is not pushed to it again.
+// NodeLookup reads node records back (controlplane/store's Store.Node
+// implements it). With Options.Nodes set, the server reads a node's record
+// when the node connects, so that a version the node NACKed on another
+// replica, or before a restart of this one, is not pushed to it again.
 type NodeLookup interface {
-	// GetNode returns the node's record, or nil (and nil error, or any
-	// error) when there is none.
-	GetNode(ctx context.Context, cluster, id string) (*pb.NodeStatus, error)
+	// Node returns the node's record; a missing record is nil, or an error
+	// that Options.IsNotFound or ErrNoVersion matches.
+	Node(ctx context.Context, cluster, id string) (*pb.NodeStatus, error)
 }

@@ -165,8 +165,8 @@ func (st *stream) awaitHello(ctx context.Context, in <-chan *pb.StreamRequest, r
 	}
 }
 
-// start sets up the node's record from its hello and, when the fleet can
-// read records back, from its previous record.
+// start sets up the node's record from its hello and, with Options.Nodes,
+// from its previous record.
 func (st *stream) start(ctx context.Context, hello *pb.Hello) {
 	node := proto.Clone(hello.GetNode()).(*pb.Node)
 	if node.Cluster == "" {
@@ -185,11 +185,11 @@ func (st *stream) start(ctx context.Context, hello *pb.Hello) {
 		ConnectedAt:    now,
 	}
 	st.writer = newNodeWriter(st.s, st.key)
-	if st.s.lookup != nil {
+	if st.s.opts.Nodes != nil {
 		rctx, cancel := context.WithTimeout(ctx, st.s.opts.WriteTimeout)
-		rec, err := st.s.lookup.GetNode(rctx, st.key.cluster, st.key.id)
+		rec, err := st.s.opts.Nodes.Node(rctx, st.key.cluster, st.key.id)
 		cancel()
-		if err != nil {
+		if err != nil && !st.s.isNotFound(err) {
 			st.log.Warn("reading the node's record failed", "err", err)
 		}
 		st.adopt(rec.GetLastNack(), rec.GetLastAckAt())
