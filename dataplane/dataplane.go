@@ -46,6 +46,7 @@ type DataPlane struct {
 	admin     *adminListener
 	draining  sync.WaitGroup
 	stopping  chan struct{} // closed by Shutdown
+	counters  counters
 	closed    bool
 	status    Status
 }
@@ -66,6 +67,9 @@ type Status struct {
 	LastReloadError string `json:"last_reload_error"`
 	// LastReloadAt is when the last apply was attempted.
 	LastReloadAt time.Time `json:"last_reload_at"`
+	// Requests served since start, and those answered with a 5xx.
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
 	// Listeners are the bound addresses and the server each serves.
 	Listeners map[string]string `json:"listeners"`
 	// Upstreams are the running config's upstreams with each target's
@@ -171,7 +175,7 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 			l.update(name, s)
 			continue
 		}
-		l := newListener(addr, fresh[addr], d.log)
+		l := newListener(addr, fresh[addr], d.log, &d.counters)
 		l.update(name, s)
 		d.listeners[addr] = l
 	}
@@ -227,6 +231,7 @@ func (d *DataPlane) Status() Status {
 	for _, l := range d.listeners {
 		s.Listeners[l.boundAddr()] = l.serverName()
 	}
+	s.Requests, s.Errors = d.Counters()
 	s.Upstreams = map[string]upstream.UpstreamStatus{}
 	if rt := d.current.Load(); rt != nil {
 		for name, u := range rt.Upstreams() {

@@ -267,3 +267,29 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("/status: %d %s", code, body)
 	}
 }
+
+func TestCounters(t *testing.T) {
+	t.Parallel()
+	be := backend(t, "one")
+	addr := freePort(t)
+	dp := newDP(t)
+	// /gone routes nowhere (404); a dead upstream answers 502.
+	cfg := oneServer(addr, be, "/ok") + fmt.Sprintf(`
+[upstreams.dead]
+addrs = [%q]
+max_retries = 0
+[locations.dead]
+path = "/dead"
+upstream = "dead"
+`, freePort(t))
+	cfg = strings.Replace(cfg, `locations = ["l"]`, `locations = ["l", "dead"]`, 1)
+	if err := dp.Apply(snapshot(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/ok", "/ok", "/gone", "/dead"} {
+		get(t, "http://"+addr+p)
+	}
+	if req, errs := dp.Counters(); req != 4 || errs != 1 {
+		t.Fatalf("Counters() = %d requests, %d errors; want 4, 1", req, errs)
+	}
+}

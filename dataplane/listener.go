@@ -21,9 +21,10 @@ import (
 // the socket while the old one drains. One accept loop owns the socket and
 // hands each connection to the current engine (see engine.go).
 type listener struct {
-	addr string
-	ln   net.Listener
-	log  *slog.Logger
+	addr     string
+	ln       net.Listener
+	log      *slog.Logger
+	counters *counters
 
 	server atomic.Pointer[runtime.Server]
 	conns  atomic.Int64 // open client connections
@@ -38,8 +39,8 @@ type listener struct {
 	accepting sync.WaitGroup
 }
 
-func newListener(addr string, ln net.Listener, log *slog.Logger) *listener {
-	l := &listener{addr: addr, ln: ln, log: log}
+func newListener(addr string, ln net.Listener, log *slog.Logger, c *counters) *listener {
+	l := &listener{addr: addr, ln: ln, log: log, counters: c}
 	l.tls = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		if s := l.server.Load(); s != nil && s.TLS != nil {
 			return s.TLS, nil
@@ -128,7 +129,7 @@ func (l *listener) handOff(c net.Conn) {
 
 // ServeHTTP serves with the listener's current server config.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l.server.Load().Handler.ServeHTTP(w, r)
+	l.counters.count(l.server.Load().Handler, w, r)
 }
 
 // update points the listener at s, replacing its engine if the listener
