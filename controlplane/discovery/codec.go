@@ -1,9 +1,12 @@
 package discovery
 
 import (
+	"time"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	protobuf "google.golang.org/protobuf/proto"
@@ -44,6 +47,18 @@ func (v *version) encoded() []byte {
 // Without it pushes are correct but marshaled once per stream.
 func (s *Server) CodecOption() grpc.ServerOption {
 	return grpc.ForceServerCodecV2(pushCodec{base: encoding.GetCodecV2(proto.Name)})
+}
+
+// ServerOptions returns the options a grpc.Server serving s should have:
+// CodecOption, keep-alive pings to data planes every 30s (a node whose host
+// vanished is found gone within about 40s, not when TCP gives up), and a
+// keep-alive policy that accepts the agent's pings (every 30s).
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		s.CodecOption(),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
 }
 
 // pushCodec is the proto codec with pre-encoded pushes.

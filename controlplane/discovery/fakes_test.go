@@ -240,7 +240,7 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 	h.srv = discovery.NewServer(h.src, h.fleet, ho.opts)
 	var gopts []grpc.ServerOption
 	if !ho.noCodec {
-		gopts = append(gopts, h.srv.CodecOption())
+		gopts = h.srv.ServerOptions()
 	}
 	h.g = grpc.NewServer(gopts...)
 	h.srv.Register(h.g)

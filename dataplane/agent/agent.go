@@ -62,8 +62,9 @@ type Options struct {
 	// Rand returns numbers in [0, 1) for backoff jitter; nil means
 	// math/rand/v2.Float64.
 	Rand func() float64
-	// DialOptions are added to the connection's options (after the
-	// transport credentials).
+	// DialOptions are added to the connection's options, after the
+	// agent's own (transport credentials, MaxPushSize, keep-alive pings
+	// every 30s), which they can override.
 	DialOptions []grpc.DialOption
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -515,5 +516,23 @@ func TestRunEndsWithoutLeaks(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines after Run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestPushLargerThanGRPCDefault(t *testing.T) {
+	t.Parallel()
+	cp := startCP(t, "")
+	app := &fakeApplier{}
+	a := New(app, Options{Addr: cp.addr, Node: &pb.Node{Id: "n1"}, Backoff: fastBackoff()})
+	running(t, a)
+	cp.hello(t)
+	s := snapshot("big")
+	s.Certificates = map[string]*pb.Certificate{}
+	for i := range 6 {
+		s.Certificates[strconv.Itoa(i)] = &pb.Certificate{TlsCert: strings.Repeat("A", 1<<20)}
+	}
+	cp.push(t, &pb.Push{Version: 1, Nonce: "n", Snapshot: s, Hash: config.Hash(s)})
+	if ack := cp.answer(t).GetAck(); ack.GetVersion() != 1 {
+		t.Fatalf("answer %v", ack)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -22,6 +23,10 @@ import (
 // defaultHealthInterval applies when Welcome names none.
 const defaultHealthInterval = 10 * time.Second
 
+// MaxPushSize is the largest push the agent accepts, in bytes (gRPC's own
+// default is 4 MiB). Options.DialOptions can change it.
+const MaxPushSize = 256 << 20
+
 type stream = grpc.BidiStreamingClient[pb.StreamRequest, pb.StreamResponse]
 
 // session runs one stream on its own connection, so every attempt dials
@@ -32,7 +37,14 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	if a.opts.TLS != nil {
 		creds = credentials.NewTLS(a.opts.TLS)
 	}
-	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(creds)}, a.opts.DialOptions...)
+	dial := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		// Pushes carry whole snapshots: allow more than gRPC's 4 MiB.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxPushSize)),
+		// Find a vanished control plane in about 40s. The control plane
+		// must permit pings this often (discovery.Server.ServerOptions).
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	}, a.opts.DialOptions...)
 	conn, err := grpc.NewClient(a.opts.Addr, dial...)
 	if err != nil {
 		return false, fmt.Errorf("agent: connect %s: %w", a.opts.Addr, err)
