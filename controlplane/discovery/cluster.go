@@ -102,7 +102,9 @@ func (c *cluster) loadRetry(ctx context.Context, minVersion uint64) bool {
 // load reads the current version. It reports success: the Source answered
 // and the latest version is now at least minVersion.
 func (c *cluster) load(ctx context.Context, minVersion uint64) bool {
-	info, snap, err := c.s.src.Current(ctx, c.name)
+	cctx, cancel := context.WithTimeout(ctx, c.s.opts.StoreTimeout)
+	info, snap, err := c.s.src.Current(cctx, c.name)
+	cancel()
 	if err != nil && !c.s.isNotFound(err) {
 		if ctx.Err() == nil {
 			c.s.log.Error("reading the current version failed", "cluster", c.name, "err", err)

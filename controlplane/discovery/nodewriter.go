@@ -57,7 +57,7 @@ func (w *nodeWriter) run() {
 	defer w.s.wg.Done()
 	defer close(w.done)
 	if w.after != nil {
-		t := time.NewTimer(w.s.opts.WriteTimeout)
+		t := time.NewTimer(w.s.opts.StoreTimeout)
 		select {
 		case <-w.after:
 		case <-t.C:
@@ -84,7 +84,7 @@ func (w *nodeWriter) run() {
 func (w *nodeWriter) write(op string, f func(context.Context) error) {
 	// Records are written even while the server closes: a node's last
 	// answer and its disconnection must reach the store.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.s.ctx), w.s.opts.WriteTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.s.ctx), w.s.opts.StoreTimeout)
 	defer cancel()
 	if err := f(ctx); err != nil {
 		w.s.log.Error("recording node state failed", "op", op, "cluster", w.key.cluster, "node", w.key.id, "err", err)

@@ -46,8 +46,9 @@ type Options struct {
 	// reconnects to other replicas and restarts; nil: only this server's
 	// memory of NACKs is used.
 	Nodes NodeLookup
-	// WriteTimeout bounds each Fleet and Nodes call. Default: 5s.
-	WriteTimeout time.Duration
+	// StoreTimeout bounds each call to Source.Current, the Fleet and Nodes
+	// (not Source.Watch, which lasts). Default: 5s.
+	StoreTimeout time.Duration
 	// RetryInterval is how long a cluster watcher waits before it retries
 	// a failed Source call or restarts an ended watch. Default: 1s.
 	RetryInterval time.Duration
@@ -69,8 +70,8 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 5 * time.Second
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 5 * time.Second
 	}
 	if o.RetryInterval <= 0 {
 		o.RetryInterval = time.Second
@@ -140,7 +141,7 @@ func (s *Server) Register(g *grpc.Server) {
 
 // Close ends every stream with codes.Unavailable, stops the cluster
 // watchers and waits for them, for the streams and for their last node
-// writes (each bounded by WriteTimeout). A stream blocked sending a push to
+// writes (each bounded by StoreTimeout). A stream blocked sending a push to
 // a client that does not read ends only when its connection does; stop the
 // grpc.Server too to bound that. Streams opened after Close are refused.
 func (s *Server) Close() {

@@ -184,7 +184,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	attempt := 0
 	for {
 		welcomed, err := a.session(ctx)
+		now := a.opts.Now()
 		if ctx.Err() != nil {
+			a.update(func(st *AgentStatus) { st.Connected = false })
 			return ctx.Err()
 		}
 		if welcomed {
@@ -192,7 +194,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		d := a.opts.Backoff.delay(attempt, a.opts.Rand())
 		attempt++
-		now := a.opts.Now()
 		a.update(func(st *AgentStatus) {
 			st.Connected = false
 			st.LastError = err.Error()

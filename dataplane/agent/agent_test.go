@@ -291,6 +291,9 @@ func TestCacheWrittenAndBooted(t *testing.T) {
 	path := filepath.Join(dir, CacheFile)
 	eventually(t, "cache written", func() bool { _, err := os.Stat(path); return err == nil })
 	stop()
+	if a.Status().Connected {
+		t.Fatal("connected after Run returned")
+	}
 
 	fi, err := os.Stat(path)
 	if err != nil {
