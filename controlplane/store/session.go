@@ -110,10 +110,18 @@ func (sess *Session) withLease(fn func(clientv3.LeaseID) error) (clientv3.LeaseI
 }
 
 // lost tells the keep-alive loop that etcd no longer knows lease.
+// A pending older notice is replaced, so this one is never dropped.
 func (sess *Session) lost(lease clientv3.LeaseID) {
-	select {
-	case sess.kick <- lease:
-	default:
+	for {
+		select {
+		case sess.kick <- lease:
+			return
+		default:
+		}
+		select {
+		case <-sess.kick:
+		default:
+		}
 	}
 }
 
