@@ -3,21 +3,17 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
 	"github.com/pingap-go/pingap/dataplane/runtime"
-	"github.com/pingap-go/pingap/dataplane/standalone"
 	"github.com/pingap-go/pingap/internal/version"
 )
 
@@ -36,48 +32,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDataplaneCmd(stderr), newValidateCmd(stdout, stderr), newVersionCmd(stdout))
+	root.AddCommand(newDataplaneCmd(stderr), newControlplaneCmd(stderr), newDevCmd(stdout, stderr),
+		newValidateCmd(stdout, stderr), newVersionCmd(stdout))
 	return root
-}
-
-func newDataplaneCmd(stderr io.Writer) *cobra.Command {
-	var path, logFormat string
-	cmd := &cobra.Command{
-		Use:   "dataplane --config FILE",
-		Short: "Run the proxy from a TOML or JSON config file (watched; SIGHUP reloads)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			level := new(slog.LevelVar)
-			logger := newLogger(stderr, logFormat, level)
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			reload := make(chan struct{})
-			go func() {
-				for range hup {
-					select {
-					case reload <- struct{}{}:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}()
-			err := standalone.Run(ctx, standalone.Options{
-				Path: path, Logger: logger, Level: level, Plugins: builtin.Registry(), Reload: reload,
-			})
-			if err != nil {
-				printErr(stderr, err)
-				return err
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (.toml or .json)")
-	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	_ = cmd.MarkFlagRequired("config")
-	return cmd
 }
 
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -131,7 +88,10 @@ func printErr(w io.Writer, err error) {
 }
 
 func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{}
+	if level != nil {
+		opts.Level = level
+	}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pingap-go/pingap/controlplane"
+)
+
+type controlplaneFlags struct {
+	dataDir, grpcAddr, adminAddr, serverID string
+	etcdEndpoints                          []string
+	etcdUser, etcdPassword, tokensFile     string
+	logFormat                              string
+	healthInterval                         time.Duration
+	retention                              int
+	grpcTLS                                serverTLSFlags
+	etcdTLS                                clientTLSFlags
+}
+
+func newControlplaneCmd(stderr io.Writer) *cobra.Command {
+	var f controlplaneFlags
+	cmd := &cobra.Command{
+		Use:   "controlplane",
+		Short: "Run a control-plane replica: config versions in etcd, streamed to data planes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			opts, err := f.options(stderr)
+			if err != nil {
+				printErr(stderr, err)
+				return err
+			}
+			cp, err := controlplane.Start(ctx, opts)
+			if err != nil {
+				printErr(stderr, err)
+				return err
+			}
+			<-ctx.Done()
+			cp.Close()
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataDir, "data-dir", "pingap-data", "data directory of the embedded etcd")
+	fl.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "external etcd endpoints (comma list); default: embedded etcd")
+	fl.StringVar(&f.etcdUser, "etcd-user", "", "external etcd user name")
+	fl.StringVar(&f.etcdPassword, "etcd-password", os.Getenv("PINGAP_ETCD_PASSWORD"), "external etcd password (env PINGAP_ETCD_PASSWORD)")
+	fl.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "discovery listener for data planes")
+	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9180", "admin HTTP API listener")
+	fl.StringVar(&f.serverID, "server-id", "", "replica id (default: host name and gRPC address)")
+	fl.StringVar(&f.tokensFile, "tokens-file", "", "file of accepted bootstrap tokens for data planes, one per line")
+	fl.DurationVar(&f.healthInterval, "health-interval", 10*time.Second, "how often data planes report health")
+	fl.IntVar(&f.retention, "retention", 100, "config versions kept per cluster")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	f.grpcTLS.register(fl, "grpc-", "gRPC")
+	fl.StringVar(&f.etcdTLS.ca, "etcd-ca", "", "CA bundle of an external etcd")
+	fl.StringVar(&f.etcdTLS.cert, "etcd-cert", "", "client certificate for an external etcd")
+	fl.StringVar(&f.etcdTLS.key, "etcd-key", "", "client key for an external etcd")
+	return cmd
+}
+
+func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, error) {
+	grpcTLS, err := f.grpcTLS.config()
+	if err != nil {
+		return controlplane.Options{}, err
+	}
+	etcdTLS, err := f.etcdTLS.config()
+	if err != nil {
+		return controlplane.Options{}, err
+	}
+	tokens, err := readTokens(f.tokensFile)
+	if err != nil {
+		return controlplane.Options{}, err
+	}
+	return controlplane.Options{
+		DataDir: f.dataDir, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
+		EtcdUsername: f.etcdUser, EtcdPassword: f.etcdPassword,
+		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
+		ServerID: f.serverID, HealthInterval: f.healthInterval, Retention: f.retention,
+		Logger: newLogger(stderr, f.logFormat, nil),
+	}, nil
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, strings.TrimSpace(l))
+	}
+	return out
+}

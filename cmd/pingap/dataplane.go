@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pingap-go/pingap/dataplane/managed"
+	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
+	"github.com/pingap-go/pingap/dataplane/standalone"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/version"
+)
+
+type dataplaneFlags struct {
+	path, logFormat, logLevel string
+	controlPlane, cluster     string
+	nodeID, cacheDir, token   string
+	labels                    []string
+	tls                       clientTLSFlags
+}
+
+func newDataplaneCmd(stderr io.Writer) *cobra.Command {
+	var f dataplaneFlags
+	cmd := &cobra.Command{
+		Use:   "dataplane (--config FILE | --control-plane ADDR)",
+		Short: "Run the proxy from a config file (watched; SIGHUP reloads) or from a control plane",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (f.path == "") == (f.controlPlane == "") {
+				return errors.New("give exactly one of --config FILE and --control-plane ADDR")
+			}
+			level := new(slog.LevelVar)
+			if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			logger := newLogger(stderr, f.logFormat, level)
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			var err error
+			if f.controlPlane != "" {
+				err = runManaged(ctx, f, logger)
+			} else {
+				err = runFile(ctx, f.path, logger, level)
+			}
+			if err != nil {
+				printErr(stderr, err)
+			}
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.path, "config", "c", "", "config file (.toml or .json)")
+	fl.StringVar(&f.controlPlane, "control-plane", "", "control plane gRPC address (host:port)")
+	fl.StringVar(&f.cluster, "cluster", "default", "cluster to join (with --control-plane)")
+	fl.StringVar(&f.nodeID, "node-id", "", "node id (default: host name)")
+	fl.StringSliceVar(&f.labels, "label", nil, "node label key=value (repeatable)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "pingap-cache", "where the last good config from the control plane is cached")
+	fl.StringVar(&f.token, "token", os.Getenv("PINGAP_TOKEN"), "bootstrap token for the control plane (env PINGAP_TOKEN)")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.tls.register(fl, "control-plane")
+	return cmd
+}
+
+func runFile(ctx context.Context, path string, logger *slog.Logger, level *slog.LevelVar) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return standalone.Run(ctx, standalone.Options{
+		Path: path, Logger: logger, Level: level, Plugins: builtin.Registry(), Reload: reload,
+	})
+}
+
+func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger) error {
+	node := &pb.Node{Id: f.nodeID, Cluster: f.cluster, Labels: map[string]string{}, BuildVersion: version.Version}
+	if node.Id == "" {
+		node.Id, _ = os.Hostname()
+	}
+	for _, l := range f.labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--label %q: want key=value", l)
+		}
+		node.Labels[k] = v
+	}
+	tlsCfg, err := f.tls.config()
+	if err != nil {
+		return err
+	}
+	return managed.Run(ctx, managed.Options{
+		Addr: f.controlPlane, Node: node, TLS: tlsCfg, Token: f.token, CacheDir: f.cacheDir,
+		Logger: logger, Plugins: builtin.Registry(),
+	})
+}
