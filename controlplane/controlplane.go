@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -30,6 +31,10 @@ type Options struct {
 	// DataDir holds the embedded etcd's data (DataDir/etcd). Used when
 	// EtcdEndpoints is empty. Default: ./pingap-data.
 	DataDir string
+	// EmbeddedEtcdAddr is the client address ("host:port") of the embedded
+	// etcd, so other replicas can use it with EtcdEndpoints. Default: a free
+	// loopback port.
+	EmbeddedEtcdAddr string
 	// EtcdEndpoints selects an external etcd cluster instead of the
 	// embedded one.
 	EtcdEndpoints []string
@@ -154,7 +159,18 @@ func (c *ControlPlane) openStore(ctx context.Context) error {
 		Retention: c.opts.Retention, Logger: c.log,
 	}
 	if len(c.opts.EtcdEndpoints) == 0 {
-		e, err := store.StartEmbedded(ctx, filepath.Join(c.opts.DataDir, "etcd"), store.EmbeddedOptions{Logger: c.log})
+		eo := store.EmbeddedOptions{Logger: c.log}
+		if a := c.opts.EmbeddedEtcdAddr; a != "" {
+			host, port, err := net.SplitHostPort(a)
+			if err != nil {
+				return fmt.Errorf("controlplane: embedded etcd address %q: %w", a, err)
+			}
+			eo.Host = host
+			if eo.ClientPort, err = strconv.Atoi(port); err != nil {
+				return fmt.Errorf("controlplane: embedded etcd address %q: bad port", a)
+			}
+		}
+		e, err := store.StartEmbedded(ctx, filepath.Join(c.opts.DataDir, "etcd"), eo)
 		if err != nil {
 			return fmt.Errorf("controlplane: embedded etcd in %s: %w", c.opts.DataDir, err)
 		}
@@ -181,6 +197,15 @@ func (c *ControlPlane) GRPCAddr() string { return c.grpcLn.Addr().String() }
 
 // AdminAddr is the admin API's bound address.
 func (c *ControlPlane) AdminAddr() string { return c.adminLn.Addr().String() }
+
+// EtcdEndpoints are the embedded etcd's client URLs (nil with an external
+// etcd).
+func (c *ControlPlane) EtcdEndpoints() []string {
+	if c.embedded == nil {
+		return nil
+	}
+	return c.embedded.Endpoints()
+}
 
 // Store is the replica's version store.
 func (c *ControlPlane) Store() *store.Store { return c.store }

@@ -16,6 +16,7 @@ import (
 
 type controlplaneFlags struct {
 	dataDir, grpcAddr, adminAddr, serverID string
+	embeddedEtcdAddr                       string
 	etcdEndpoints                          []string
 	etcdUser, etcdPassword, tokensFile     string
 	logFormat                              string
@@ -51,6 +52,7 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.dataDir, "data-dir", "pingap-data", "data directory of the embedded etcd")
+	fl.StringVar(&f.embeddedEtcdAddr, "embedded-etcd-addr", "", "client address of the embedded etcd, for other replicas (default: a free loopback port)")
 	fl.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "external etcd endpoints (comma list); default: embedded etcd")
 	fl.StringVar(&f.etcdUser, "etcd-user", "", "external etcd user name")
 	fl.StringVar(&f.etcdPassword, "etcd-password", os.Getenv("PINGAP_ETCD_PASSWORD"), "external etcd password (env PINGAP_ETCD_PASSWORD)")
@@ -82,7 +84,7 @@ func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, err
 		return controlplane.Options{}, err
 	}
 	return controlplane.Options{
-		DataDir: f.dataDir, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
+		DataDir: f.dataDir, EmbeddedEtcdAddr: f.embeddedEtcdAddr, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
 		EtcdUsername: f.etcdUser, EtcdPassword: f.etcdPassword,
 		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
 		ServerID: f.serverID, HealthInterval: f.healthInterval, Retention: f.retention,
