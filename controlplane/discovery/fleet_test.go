@@ -18,12 +18,18 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/pingap-go/pingap/controlplane/discovery"
 	"github.com/pingap-go/pingap/dataplane/agent"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
-var fleetNodes = flag.Int("fleet-nodes", 200, "number of agents in TestFleetConvergence")
+var (
+	fleetNodes     = flag.Int("fleet-nodes", 200, "number of agents in TestFleetConvergence")
+	fleetLocations = flag.Int("fleet-locations", 200, "locations in TestFleetConvergence's snapshots")
+	fleetNoCodec   = flag.Bool("fleet-no-codec", false, "TestFleetConvergence without CodecOption: one marshal per stream")
+)
 
 // recApplier records the snapshots it applies by settings.name.
 type recApplier struct {
@@ -267,13 +273,13 @@ func TestFleetConvergence(t *testing.T) {
 		first(pushed, st.GetPushedVersion(), st.GetNode().GetId(), now)
 	}
 	count := func(v uint64) int { mu.Lock(); defer mu.Unlock(); return len(acked[v]) }
-	h := newHarness(t, harnessOpts{ff: ff, opts: discovery.Options{HealthInterval: time.Hour}})
+	h := newHarness(t, harnessOpts{ff: ff, noCodec: *fleetNoCodec, opts: discovery.Options{HealthInterval: time.Hour}})
 	// A snapshot of some size, so that encoding counts.
 	big := func(name string) *pb.Snapshot {
 		s := snapshot(name)
 		s.Locations = map[string]*pb.Location{}
-		for i := range 200 {
-			s.Locations[fmt.Sprintf("loc%03d", i)] = &pb.Location{Path: fmt.Sprintf("/api/v%d/", i), Upstream: "up"}
+		for i := range *fleetLocations {
+			s.Locations[fmt.Sprintf("loc%05d", i)] = &pb.Location{Path: fmt.Sprintf("/api/v%d/", i), Upstream: "up"}
 		}
 		return s
 	}
@@ -295,7 +301,7 @@ func TestFleetConvergence(t *testing.T) {
 		}
 	}
 	waitAll(1)
-	t.Logf("%d agents connected and running v1 in %v", n, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d agents connected and running v1 (%d bytes) in %v", n, proto.Size(big("v1")), time.Since(start).Round(time.Millisecond))
 
 	for v := uint64(2); v <= 4; v++ {
 		t0 := time.Now()
