@@ -151,6 +151,7 @@ type fakeFleet struct {
 	puts    int
 	gone    []string
 	onPut   func(st *pb.NodeStatus)
+	lookup  bool // GetNode answers (else it knows no record)
 	lookups int
 }
 
@@ -195,10 +196,13 @@ func (f *fakeFleet) goneList() []string {
 	return append([]string(nil), f.gone...)
 }
 
-// Node reads a record back (discovery.NodeLookup).
-func (f *fakeFleet) Node(_ context.Context, cluster, id string) (*pb.NodeStatus, error) {
+// GetNode reads a record back (discovery.NodeLookup).
+func (f *fakeFleet) GetNode(_ context.Context, cluster, id string) (*pb.NodeStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.lookup {
+		return nil, nil
+	}
 	f.lookups++
 	return f.nodes[nodeID(cluster, id)], nil
 }

@@ -43,8 +43,8 @@ type Options struct {
 	// ErrNoVersion (and a nil info) mean that.
 	IsNotFound func(error) bool
 	// Nodes reads node records back when nodes connect, so NACKs survive
-	// reconnects to other replicas and restarts; nil: only this server's
-	// memory of NACKs is used.
+	// reconnects to other replicas and restarts. Nil: the Fleet, if it
+	// implements NodeLookup; else only this server's memory of NACKs.
 	Nodes NodeLookup
 	// StoreTimeout bounds each call to Source.Current, the Fleet and Nodes
 	// (not Source.Watch, which lasts). Default: 5s.
@@ -130,6 +130,9 @@ func NewServer(src Source, fleet Fleet, opts Options) *Server {
 	}
 	// The start time keeps nonces unique across restarts of a replica that
 	// keeps its id.
+	if s.opts.Nodes == nil {
+		s.opts.Nodes, _ = fleet.(NodeLookup)
+	}
 	s.noncePrefix = opts.ServerID + "-" + strconv.FormatInt(opts.Now().UnixNano(), 36) + "-"
 	return s
 }

@@ -272,26 +272,54 @@ func TestNackRecordedAndNeverRepushed(t *testing.T) {
 
 func TestNackRememberedAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	src, ff := newFakeSource(), newFakeFleet()
-	a := newHarness(t, harnessOpts{src: src, ff: ff, opts: discovery.Options{ServerID: "a", Nodes: ff}})
-	src.publish("default", snapshot("v1"))
-	c := dial(t, a.addr)
-	c.hello("n1", "", 0, "")
-	c.welcome()
-	c.nack(c.push(), 0, "bad")
-	eventually(t, "nack recorded", func() bool { return ff.node("default", "n1").GetLastNack().GetVersion() == 1 })
-	c.close()
-	eventually(t, "gone", func() bool { return len(ff.goneList()) == 1 })
+	tests := []struct {
+		desc   string
+		lookup bool // the Fleet implements NodeLookup
+		nodes  bool // Options.Nodes is set
+	}{
+		{"Options.Nodes", false, true},
+		{"Fleet implements NodeLookup", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			src, ff := newFakeSource(), newFakeFleet()
+			ff.lookup = tt.lookup
+			opts := func(id string) discovery.Options {
+				o := discovery.Options{ServerID: id}
+				if tt.nodes {
+					o.Nodes = lookupOnly{ff}
+				}
+				return o
+			}
+			a := newHarness(t, harnessOpts{src: src, ff: ff, opts: opts("a")})
+			src.publish("default", snapshot("v1"))
+			c := dial(t, a.addr)
+			c.hello("n1", "", 0, "")
+			c.welcome()
+			c.nack(c.push(), 0, "bad")
+			eventually(t, "nack recorded", func() bool { return ff.node("default", "n1").GetLastNack().GetVersion() == 1 })
+			c.close()
+			eventually(t, "gone", func() bool { return len(ff.goneList()) == 1 })
 
-	b := newHarness(t, harnessOpts{src: src, ff: ff, opts: discovery.Options{ServerID: "b", Nodes: ff}})
-	c = dial(t, b.addr)
-	c.hello("n1", "", 0, "")
-	c.welcome()
-	c.quiet(100 * time.Millisecond)
-	eventually(t, "record on b", func() bool {
-		st := ff.node("default", "n1")
-		return st.GetServerId() == "b" && st.GetLastNack().GetError() == "bad"
-	})
+			b := newHarness(t, harnessOpts{src: src, ff: ff, opts: opts("b")})
+			c = dial(t, b.addr)
+			c.hello("n1", "", 0, "")
+			c.welcome()
+			c.quiet(100 * time.Millisecond)
+			eventually(t, "record on b", func() bool {
+				st := ff.node("default", "n1")
+				return st.GetServerId() == "b" && st.GetLastNack().GetError() == "bad"
+			})
+		})
+	}
+}
+
+// lookupOnly reads a fakeFleet's records whatever its lookup flag says.
+type lookupOnly struct{ f *fakeFleet }
+
+func (l lookupOnly) GetNode(_ context.Context, cluster, id string) (*pb.NodeStatus, error) {
+	return l.f.node(cluster, id), nil
 }
 
 func TestCoalescing(t *testing.T) {

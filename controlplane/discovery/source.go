@@ -33,12 +33,13 @@ type Fleet interface {
 	NodeGone(ctx context.Context, cluster, id string) error
 }
 
-// NodeLookup reads node records back (controlplane/store's Store.Node
-// implements it). With Options.Nodes set, the server reads a node's record
+// NodeLookup reads node records back. The server reads a node's record
 // when the node connects, so that a version the node NACKed on another
-// replica, or before a restart of this one, is not pushed to it again.
+// replica, or before a restart of this one, is not pushed to it again. It
+// uses Options.Nodes, or else the Fleet when the Fleet implements
+// NodeLookup.
 type NodeLookup interface {
-	// Node returns the node's record; a missing record is nil, or an error
-	// that Options.IsNotFound or ErrNoVersion matches.
-	Node(ctx context.Context, cluster, id string) (*pb.NodeStatus, error)
+	// GetNode returns the node's record; a missing record is nil, or an
+	// error that Options.IsNotFound or ErrNoVersion matches.
+	GetNode(ctx context.Context, cluster, id string) (*pb.NodeStatus, error)
 }

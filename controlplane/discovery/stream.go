@@ -187,7 +187,7 @@ func (st *stream) start(ctx context.Context, hello *pb.Hello) {
 	st.writer = newNodeWriter(st.s, st.key)
 	if st.s.opts.Nodes != nil {
 		rctx, cancel := context.WithTimeout(ctx, st.s.opts.StoreTimeout)
-		rec, err := st.s.opts.Nodes.Node(rctx, st.key.cluster, st.key.id)
+		rec, err := st.s.opts.Nodes.GetNode(rctx, st.key.cluster, st.key.id)
 		cancel()
 		if err != nil && !st.s.isNotFound(err) {
 			st.log.Warn("reading the node's record failed", "err", err)
