@@ -20,7 +20,10 @@
 #   BASE_PORT=18080   first of the loopback ports used (BASE_PORT..BASE_PORT+13)
 #   RESULTS=scripts/bench/results/latest.md   where the Markdown report goes
 #   SKIP_INSTALL=1    do not run install.sh
+#   KEEP_TMP=1        keep the temp dir (configs, logs, raw measurements) for inspection
 #   PINGAP_BIN=path   benchmark this pingap binary instead of building bin/pingap
+#   NGINX_EXTRA='...' directives added to nginx's proxy location, e.g.
+#                     'proxy_buffer_size 16k; proxy_buffers 8 16k;' (default: none)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -69,7 +72,11 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
-  rm -rf "$TMP"
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then
+    log "run.sh: kept $TMP"
+  else
+    rm -rf "$TMP"
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -232,11 +239,12 @@ http {
     listen 127.0.0.1:$P_NGINX_TLS ssl http2;
     ssl_certificate $TMP/cert.pem;
     ssl_certificate_key $TMP/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_max_temp_file_size 0;
+      ${NGINX_EXTRA:-}
     }
   }
 }
@@ -310,6 +318,7 @@ EOF
 declare -A PROC   # proxy -> PIDs whose CPU and memory are measured
 declare -A URL    # test/proxy -> URL
 declare -A NA     # test/proxy -> reason it is not measured
+TLSINFO=          # TLS version and cipher each proxy negotiated
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "run.sh: load average before: $LOAD_BEFORE"
@@ -348,28 +357,29 @@ if [[ $PINGAP_GMP2 == 1 ]]; then
   PROXIES+=(pingap-gmp2)
 fi
 
-# h2_probe URL: one request over HTTP/2 and TLS; prints why it failed.
+# Every proxy gets the same TLS 1.3 cipher (servers differ in which they prefer).
+H2_TLS=(--tls13-ciphers=TLS_AES_128_GCM_SHA256)
+
+# h2_probe URL: one request over HTTP/2 and TLS. Prints the TLS version and
+# cipher, or why it failed.
 h2_probe() {
-  local out
-  out=$("${PIN_LOAD[@]}" timeout 10 h2load -n 1 -c 1 "$1" 2>&1) || true
-  if ! grep -q '^requests: 1 total, 1 started, 1 done, 1 succeeded' <<<"$out"; then
-    if grep -qi 'no protocol negotiated\|not support' <<<"$out"; then
-      echo "no HTTP/2 negotiated (ALPN)"
-    elif grep -qi 'ssl\|tls\|handshake' <<<"$out"; then
-      echo "the port does not answer TLS"
-    else
-      echo "HTTP/2 request failed: $(grep -m1 -v '^starting\|^spawning\|^progress' <<<"$out" | head -c 120)"
-    fi
+  local out codes
+  out=$("${PIN_LOAD[@]}" timeout 10 h2load "${H2_TLS[@]}" -n 1 -c 1 "$1" 2>&1) || true
+  if ! grep -q '^TLS Protocol:' <<<"$out"; then
+    echo "the port does not answer TLS"
     return 1
   fi
-  if ! grep -q '^status codes: 1 2xx' <<<"$out"; then
-    echo "non-2xx answer over HTTP/2"
-    return 1
-  fi
-  if ! grep -q 'Application protocol: h2' <<<"$out"; then
+  if ! grep -q '^Application protocol: h2' <<<"$out"; then
     echo "no HTTP/2 negotiated (ALPN)"
     return 1
   fi
+  if ! grep -q '^status codes: 1 2xx' <<<"$out"; then
+    codes=$(awk '/^status codes:/ {for (i = 3; i <= NF; i += 2) if ($i > 0) {sub(",", "", $(i + 1)); print $(i + 1)}}' <<<"$out")
+    echo "the HTTP/2 request failed (${codes:-no answer})"
+    return 1
+  fi
+  # "TLS Protocol: TLSv1.3" and "Cipher: TLS_AES_128_GCM_SHA256", for the report.
+  awk '/^TLS Protocol:/ {p = $3} /^Cipher:/ {c = $2} END {print p ", " c}' <<<"$out"
 }
 
 if [[ " $TESTS " == *" h2-13 "* ]]; then
@@ -397,6 +407,8 @@ if [[ " $TESTS " == *" h2-13 "* ]]; then
     [[ -n ${NA[h2-13/$p]:-} ]] && continue
     if ! reason=$(h2_probe "${URL[h2-13/$p]}"); then
       NA[h2-13/$p]=$reason
+    else
+      TLSINFO+="${TLSINFO:+; }$p: $reason"
     fi
   done
 fi
@@ -474,10 +486,10 @@ measure() {
     errors=$(awk '/^ *Socket errors:/ {gsub(",", ""); e += $4 + $6 + $8 + $10} /^ *Non-2xx or 3xx responses:/ {e += $NF} END {print e + 0}' "$out")
   else
     local hlog="$TMP/h2.log"
-    run_load "$out" h2load -c"$CONNECTIONS" -m"$H2_STREAMS" -t1 -D"$WARMUP" "$url" || true
+    run_load "$out" h2load "${H2_TLS[@]}" -c"$CONNECTIONS" -m"$H2_STREAMS" -t1 -D"$WARMUP" "$url" || true
     # shellcheck disable=SC2086
     t0=$(cpu_ticks $pids)
-    if ! run_load "$out" h2load -c"$CONNECTIONS" -m"$H2_STREAMS" -t1 -D"$DURATION" --log-file="$hlog" "$url"; then
+    if ! run_load "$out" h2load "${H2_TLS[@]}" -c"$CONNECTIONS" -m"$H2_STREAMS" -t1 -D"$DURATION" --log-file="$hlog" "$url"; then
       log "  $test $proxy round $round: h2load failed: $(tail -n1 "$out")"
       return 0
     fi
@@ -531,11 +543,19 @@ done
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 os=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release 2>/dev/null)
 pingap_version=$("$PINGAP" version 2>/dev/null | awk '{print $2}')
-cmdline="DURATION=$DURATION ROUNDS=$ROUNDS scripts/bench/run.sh"
+cmdline="DURATION=$DURATION ROUNDS=$ROUNDS"
+[[ $WARMUP != 1s ]] && cmdline+=" WARMUP=$WARMUP"
+[[ $CONNECTIONS != 50 ]] && cmdline+=" CONNECTIONS=$CONNECTIONS"
+[[ $H2_STREAMS != 10 ]] && cmdline+=" H2_STREAMS=$H2_STREAMS"
+[[ $TESTS != "h1-13 h1-4k h1-100k h2-13" ]] && cmdline+=" TESTS='$TESTS'"
+[[ $PINGAP_GMP2 != 1 ]] && cmdline+=" PINGAP_GMP2=$PINGAP_GMP2"
+[[ -n ${PINGAP_BIN:-} ]] && cmdline+=" PINGAP_BIN=$PINGAP_BIN"
+[[ -n ${NGINX_EXTRA:-} ]] && cmdline+=" NGINX_EXTRA='$NGINX_EXTRA'"
+cmdline+=" scripts/bench/run.sh"
 {
   echo "# Proxy benchmark: latest results"
   echo
-  echo "Produced by \`$cmdline\` (\`make bench\`) on $(date -u '+%Y-%m-%d %H:%M UTC'), pingap version ${pingap_version:-unknown}."
+  echo "Produced by \`$cmdline\` on $(date -u '+%Y-%m-%d %H:%M UTC'), pingap version ${pingap_version:-unknown}."
   echo
   echo "- machine: $(nproc) × $cpu_model, $os, Linux $(uname -r)"
   echo "- load average (1/5/15 min): $LOAD_BEFORE before, $LOAD_AFTER after; measuring took ${ELAPSED}s"
@@ -545,7 +565,8 @@ cmdline="DURATION=$DURATION ROUNDS=$ROUNDS scripts/bench/run.sh"
   else
     echo "- pinning: none (fewer than 2 CPUs)"
   fi
-  echo "- load: wrk -t1 -c$CONNECTIONS -d$DURATION --latency; h2load -t1 -c$CONNECTIONS -m$H2_STREAMS -D$DURATION over TLS 1.3; $WARMUP warm-up per run"
+  echo "- load: wrk -t1 -c$CONNECTIONS -d$DURATION --latency; h2load -t1 -c$CONNECTIONS -m$H2_STREAMS -D$DURATION; $WARMUP warm-up per run"
+  [[ -n $TLSINFO ]] && echo "- TLS negotiated (self-signed ECDSA P-256): $TLSINFO"
   echo
   "$TMP/report" -runs "$TMP/runs.tsv" -idle "$TMP/idle.tsv" -na "$TMP/na.tsv" \
     -duration "$DURATION" -connections "$CONNECTIONS" -streams "$H2_STREAMS"

@@ -10,8 +10,9 @@
 // its own small parser instead of net/http so that the origin costs as little
 // CPU as possible: it shares a core with the load generator, and the proxies
 // are what is being measured. It understands what the proxies send (request
-// line, headers, Content-Length bodies, pipelining, Connection: close) and
-// answers anything else with an error and a closed connection.
+// line, headers, Content-Length and chunked bodies, which it discards,
+// pipelining, Connection: close) and answers anything else with 400 and a
+// closed connection.
 //
 // Usage: backend -addr 127.0.0.1:18080
 package main
@@ -163,6 +164,7 @@ func handle(r *bufio.Reader) (resp []byte, keepAlive bool, err error) {
 	get := string(method) == "GET"
 
 	contentLength := int64(0)
+	chunked := false
 	total := len(line)
 	for {
 		h, err := readLine(r)
@@ -192,8 +194,10 @@ func handle(r *bufio.Reader) (resp []byte, keepAlive bool, err error) {
 			}
 			contentLength = n
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			// Chunked request bodies are not needed by the benchmark.
-			return nil, false, errBadRequest
+			if !bytes.EqualFold(value, []byte("chunked")) {
+				return nil, false, errBadRequest
+			}
+			chunked = true
 		case bytes.EqualFold(name, []byte("Connection")):
 			if bytes.EqualFold(value, []byte("close")) {
 				keepAlive = false
@@ -202,7 +206,12 @@ func handle(r *bufio.Reader) (resp []byte, keepAlive bool, err error) {
 			}
 		}
 	}
-	if contentLength > 0 {
+	switch {
+	case chunked:
+		if err := discardChunked(r); err != nil {
+			return nil, false, err
+		}
+	case contentLength > 0:
 		if _, err := r.Discard(int(contentLength)); err != nil {
 			return nil, false, err
 		}
@@ -237,4 +246,39 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 		line = line[:n-1]
 	}
 	return line, nil
+}
+
+// discardChunked reads and drops a chunked request body and its trailers.
+func discardChunked(r *bufio.Reader) error {
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i] // chunk extensions
+		}
+		size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+		if err != nil || size < 0 {
+			return errBadRequest
+		}
+		if size == 0 {
+			break
+		}
+		if _, err := r.Discard(int(size)); err != nil {
+			return err
+		}
+		if crlf, err := readLine(r); err != nil || len(crlf) != 0 {
+			return errBadRequest
+		}
+	}
+	for { // trailers, up to the empty line
+		line, err := readLine(r)
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			return nil
+		}
+	}
 }
