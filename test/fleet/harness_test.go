@@ -1,0 +1,322 @@
+package fleet
+
+// The harness: building the binaries once, running processes and keeping
+// their logs, free ports, and the vocabulary of the control plane's admin
+// API. The scenarios live in the other *_test.go files.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// startTimeout bounds how long a process may take to become ready.
+	startTimeout = 20 * time.Second
+	// syncTimeout bounds waits for the fleet to reach a state where no
+	// tighter bound is the point of the test.
+	syncTimeout = 20 * time.Second
+	// healthInterval is the control planes' --health-interval: every report
+	// makes the control plane reconsider what to push to the node, so a
+	// re-push of a NACKed version would show within a few of them.
+	healthInterval = time.Second
+)
+
+// binDir is where TestMain puts the binaries: one directory per test
+// process, derived from the pid so that no package-level variable is needed.
+func binDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("pingap-fleet-%d", os.Getpid()))
+}
+
+// binPath is the path of a binary TestMain built.
+func binPath(name string) string { return filepath.Join(binDir(), name) }
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if err := os.MkdirAll(binDir(), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "fleet:", err)
+			return 1
+		}
+		defer os.RemoveAll(binDir())
+		for _, name := range []string{"pingap", "testbackend"} {
+			cmd := exec.Command("go", "build", "-o", binPath(name), "github.com/pingap-go/pingap/cmd/"+name)
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "fleet: building cmd/%s: %v\n", name, err)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// logBuffer is a goroutine-safe record of a child's output, kept whole:
+// the tests count log lines, and the children of this suite log little.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// proc is a running child process whose output is kept for the test log.
+type proc struct {
+	t      testing.TB
+	name   string
+	cmd    *exec.Cmd
+	stdout *logBuffer
+	stderr *logBuffer
+	done   chan struct{} // closed when the process exited
+}
+
+// startProc starts bin with args in dir (empty: the test's working
+// directory). If lines is not nil, every stdout line is also sent to it.
+// The process is killed at cleanup, and its output is logged when the test
+// failed.
+func startProc(t testing.TB, name, bin, dir string, lines chan<- string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, stdout: &logBuffer{}, stderr: &logBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Dir = dir
+	orphanProof(p.cmd)
+	p.cmd.Stderr = p.stderr
+	var pipe io.ReadCloser
+	if lines != nil {
+		var err error
+		if pipe, err = p.cmd.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		p.cmd.Stdout = p.stdout
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	var copied sync.WaitGroup
+	if pipe != nil {
+		copied.Go(func() {
+			sc := bufio.NewScanner(pipe)
+			for sc.Scan() {
+				_, _ = p.stdout.Write(append(sc.Bytes(), '\n'))
+				select {
+				case lines <- sc.Text():
+				default:
+				}
+			}
+			_, _ = io.Copy(p.stdout, pipe)
+		})
+	}
+	go func() {
+		copied.Wait() // Wait must not close the pipe before it is drained
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			p.dumpLogs()
+		}
+	})
+	return p
+}
+
+func (p *proc) dumpLogs() {
+	p.t.Logf("--- %s (%s %s) stderr:\n%s", p.name, filepath.Base(p.cmd.Path), strings.Join(p.cmd.Args[1:], " "), p.stderr.String())
+	if out := p.stdout.String(); out != "" {
+		p.t.Logf("--- %s stdout:\n%s", p.name, out)
+	}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill kills the process (SIGKILL: no chance to clean up, as in a crash)
+// and waits for it.
+func (p *proc) kill() {
+	if !p.exited() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// stop sends SIGTERM and waits up to timeout for the process to exit.
+func (p *proc) stop(timeout time.Duration) {
+	p.t.Helper()
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("%s still running %s after SIGTERM", p.name, timeout)
+	}
+}
+
+// pid is the process id.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// logEntry is one line of a `--log-format json` log.
+type logEntry map[string]any
+
+func (e logEntry) msg() string { s, _ := e["msg"].(string); return s }
+
+// str renders the attribute key as text ("" when absent).
+func (e logEntry) str(key string) string {
+	v, ok := e[key]
+	if !ok {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// logEntries parses the process's JSON log lines (stderr); other lines are
+// skipped.
+func (p *proc) logEntries() []logEntry {
+	var out []logEntry
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		var e logEntry
+		if json.Unmarshal([]byte(line), &e) == nil && e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// countLog counts log lines with message msg whose attributes have the
+// given values (key, value, key, value...).
+func (p *proc) countLog(msg string, kv ...string) int {
+	n := 0
+	for _, e := range p.logEntries() {
+		if e.msg() == msg && matches(e, kv) {
+			n++
+		}
+	}
+	return n
+}
+
+// findLog returns the first log line with message msg, and the given
+// attribute values, whose whole text contains every string of contains.
+func (p *proc) findLog(msg string, contains ...string) (logEntry, bool) {
+	for _, e := range p.logEntries() {
+		if e.msg() != msg {
+			continue
+		}
+		b, _ := json.Marshal(e)
+		ok := true
+		for _, c := range contains {
+			if !strings.Contains(string(b), c) {
+				ok = false
+			}
+		}
+		if ok {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+func matches(e logEntry, kv []string) bool {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if e.str(kv[i]) != kv[i+1] {
+			return false
+		}
+	}
+	return true
+}
+
+// waitLog waits until the process logs a line with message msg containing
+// every string of contains, and returns it.
+func (p *proc) waitLog(timeout time.Duration, msg string, contains ...string) logEntry {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if e, ok := p.findLog(msg, contains...); ok {
+			return e
+		}
+		if p.exited() {
+			p.t.Fatalf("%s exited before logging %q %v", p.name, msg, contains)
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: no log line %q containing %q after %s", p.name, msg, contains, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freeAddr returns a loopback address with a port that was free a moment
+// ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// newClient is an HTTP client for loopback tests: no proxy from the
+// environment, no keep-alive (every request dials, so a listener that went
+// away shows at once), no transparent decompression.
+func newClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:              nil,
+			DisableKeepAlives:  true,
+			DisableCompression: true,
+			DialContext:        (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		},
+		Timeout: 10 * time.Second,
+	}
+}
+
+// waitFor polls cond every 20ms until it returns "" (done) or timeout
+// passes; then it fails the test with what cond last said.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		last := cond()
+		if last == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %s: %s", what, timeout, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
