@@ -28,6 +28,13 @@ func TestCorruptCacheIgnored(t *testing.T) {
 	cp.waitSynced(cluster, v1, dp.id)
 
 	dp.proc.stop(10 * time.Second)
+	// A data plane that went away shows DISCONNECTED, with what it ran.
+	waitFor(t, syncTimeout, "the stopped node DISCONNECTED", func() string {
+		if st := cp.nodes(cluster)[dp.id]; st.State != stateDisconnected || st.Connected || uint64(st.RunningVersion) != v1 {
+			return st.String()
+		}
+		return ""
+	})
 	cp.proc.stop(10 * time.Second)
 	data, err := os.ReadFile(dp.cacheFile())
 	if err != nil {
