@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -201,8 +202,17 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 			prev.Retire(d.current.Load())
 		}()
 	}
+	bound := make([]string, 0, len(d.listeners))
+	for _, l := range d.listeners {
+		bound = append(bound, l.boundAddr())
+	}
+	sort.Strings(bound)
+	status := ""
+	if d.admin != nil {
+		status = d.admin.ln.Addr().String()
+	}
 	d.log.Info("config applied", "hash", rt.Hash(), "servers", len(rt.Servers()),
-		"listeners", len(d.listeners), "took", time.Since(start).Round(time.Microsecond))
+		"listeners", bound, "status", status, "took", time.Since(start).Round(time.Microsecond))
 	return nil
 }
 

@@ -70,11 +70,11 @@ func Run(ctx context.Context, opts Options) error {
 		CacheDir: opts.CacheDir, Health: reports.report, Logger: log,
 	})
 	if loaded, err := ag.Boot(); err != nil {
-		log.Warn("config cache not used", "err", err)
+		log.Warn("config cache not used; waiting for the control plane", "addr", opts.Addr, "err", err)
 	} else if loaded {
 		log.Info("serving the cached config until the control plane answers", "dir", opts.CacheDir)
 	} else {
-		log.Info("no cached config; waiting for the control plane", "addr", opts.Addr)
+		log.Info("no usable cached config; waiting for the control plane", "addr", opts.Addr)
 	}
 	if opts.Ready != nil {
 		opts.Ready(dp, ag)
