@@ -240,14 +240,23 @@ func (b *backend) id(i int) string { return b.name + "@" + b.addrs[i] }
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		// The kernel may hand a just-closed port out again; a port this
+		// test process already gave to one server must not go to another.
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
+
+// handedOut holds every address freeAddr returned in this test process.
+var handedOut sync.Map
 
 // status is the admin listener's /status document.
 type status struct {

@@ -52,7 +52,7 @@ func TestCorruptCacheIgnored(t *testing.T) {
 	if e["level"] != "WARN" {
 		t.Errorf("the corrupt cache is logged at level %v, want WARN", e["level"])
 	}
-	dp.proc.waitLog(startTimeout, "no cached config; waiting for the control plane")
+	dp.proc.waitLog(startTimeout, "no usable cached config; waiting for the control plane")
 	time.Sleep(500 * time.Millisecond) // long enough to bind, had it wanted to
 	if dp.proc.exited() {
 		t.Fatal("the data plane exited instead of waiting for the control plane")
