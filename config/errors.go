@@ -20,12 +20,18 @@ type FieldError struct {
 	Line int
 	// Msg says what is wrong.
 	Msg string
+	// File is the source file, when a config was read from several files
+	// (see Source.SetFile); empty otherwise.
+	File string
 }
 
 // Error renders the error as `path (line N): msg`, or `line N: msg` when
 // Path is empty; the line part is left out when Line is 0.
 func (e *FieldError) Error() string {
 	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File + ": ")
+	}
 	b.WriteString(e.Path)
 	switch {
 	case e.Line > 0 && e.Path == "":
@@ -62,6 +68,9 @@ func (l ErrorList) Error() string {
 func (l ErrorList) sort() {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i], l[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
@@ -93,6 +102,33 @@ func (l ErrorList) result() error {
 // to the lines they were read from. The zero value and nil are empty.
 type Source struct {
 	lines map[string]int
+	files map[string]string // object path ("upstreams.api") -> file it came from
+}
+
+// SetFile records that the object at path (e.g. "upstreams.api") was read
+// from file; errors about it and its fields then name the file.
+func (s *Source) SetFile(path, file string) {
+	if s.files == nil {
+		s.files = make(map[string]string)
+	}
+	s.files[path] = file
+}
+
+// fileOf returns the file of path or of its closest parent with one.
+func (s *Source) fileOf(path string) string {
+	if s == nil || s.files == nil {
+		return ""
+	}
+	if f := s.files[path]; f != "" {
+		return f
+	}
+	ends := segmentEnds(path)
+	for i := len(ends) - 2; i >= 0; i-- {
+		if f := s.files[path[:ends[i]]]; f != "" {
+			return f
+		}
+	}
+	return ""
 }
 
 // Line returns the line path was read from, or 0 when it is unknown. It is
@@ -213,6 +249,9 @@ func (s *Source) Annotate(err error) error {
 		for _, fe := range list {
 			if fe.Line == 0 {
 				fe.Line = s.Line(fe.Path)
+			}
+			if fe.File == "" {
+				fe.File = s.fileOf(fe.Path)
 			}
 		}
 	}

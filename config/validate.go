@@ -110,7 +110,9 @@ type validator struct {
 // fail records a problem at path, with the line of path or its closest
 // known parent.
 func (v *validator) fail(path, format string, args ...any) {
-	v.errs = append(v.errs, errorf(path, v.src.lineOf(path), format, args...))
+	fe := errorf(path, v.src.lineOf(path), format, args...)
+	fe.File = v.src.fileOf(path)
+	v.errs = append(v.errs, fe)
 }
 
 func (v *validator) run() {

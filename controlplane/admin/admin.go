@@ -92,6 +92,7 @@ type apiError struct {
 }
 
 type fieldError struct {
+	File    string `json:"file,omitempty"`
 	Path    string `json:"path,omitempty"`
 	Line    int    `json:"line,omitempty"`
 	Message string `json:"message"`
@@ -111,7 +112,7 @@ func (a *API) fail(w http.ResponseWriter, status int, code string, err error) {
 	if errors.As(err, &list) {
 		body.Message = fmt.Sprintf("%d validation errors", len(list))
 		for _, e := range list {
-			body.Errors = append(body.Errors, fieldError{Path: e.Path, Line: e.Line, Message: e.Msg})
+			body.Errors = append(body.Errors, fieldError{File: e.File, Path: e.Path, Line: e.Line, Message: e.Msg})
 		}
 	}
 	if status >= 500 {
