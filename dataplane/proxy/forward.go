@@ -113,7 +113,10 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var body *bodyTracker
-	if r.Body != nil && r.Body != http.NoBody {
+	// ContentLength 0 is a request without a body (HTTP/2 sets it when the
+	// headers end the stream); forwarding its Body would make a chunked,
+	// empty upload.
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body = &bodyTracker{rc: r.Body}
 		r.Body = body
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -71,5 +72,33 @@ func TestUpstreamProtocols(t *testing.T) {
 				t.Errorf("trailer = %q, want done", got)
 			}
 		})
+	}
+}
+
+// An HTTP/2 GET has no body: the target must see no Transfer-Encoding and
+// no Content-Length.
+func TestHTTP2RequestWithoutBody(t *testing.T) {
+	t.Parallel()
+	seenTE := make(chan string, 1)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seenTE <- strings.Join(r.TransferEncoding, ",") + "|" + r.Header.Get("Content-Length")
+	}))
+	t.Cleanup(be.Close)
+	ps := httptest.NewUnstartedServer(nil)
+	t.Cleanup(ps.Close)
+	inner := proxyFor(t, be.Listener.Addr().String(), &pb.Location{}, nil, nil)
+	ps.Config.Handler = inner.Config.Handler
+	ps.EnableHTTP2 = true
+	ps.StartTLS()
+	resp, err := ps.Client().Get(ps.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("client spoke %s, want HTTP/2", resp.Proto)
+	}
+	if got := <-seenTE; got != "|" {
+		t.Fatalf("target saw Transfer-Encoding|Content-Length %q, want none", got)
 	}
 }
