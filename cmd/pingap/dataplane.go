@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -25,6 +26,7 @@ type dataplaneFlags struct {
 	controlPlane, cluster     string
 	nodeID, cacheDir, token   string
 	labels                    []string
+	cpuProfile                string
 	tls                       clientTLSFlags
 }
 
@@ -43,6 +45,13 @@ func newDataplaneCmd(stderr io.Writer) *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			logger := newLogger(stderr, f.logFormat, level)
+			if f.cpuProfile != "" {
+				stopProfile, err := startCPUProfile(f.cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			var err error
@@ -68,6 +77,8 @@ func newDataplaneCmd(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.tls.register(fl, "control-plane")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile (pprof) to this file until exit")
+	_ = fl.MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -110,4 +121,18 @@ func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger) erro
 		Addr: f.controlPlane, Node: node, TLS: tlsCfg, Token: f.token, CacheDir: f.cacheDir,
 		Logger: logger, Plugins: builtin.Registry(),
 	})
+}
+
+// startCPUProfile profiles the process into path until the returned func
+// runs.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
