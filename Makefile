@@ -11,7 +11,7 @@ LDFLAGS := -X github.com/pingap-go/pingap/internal/version.Version=$(VERSION)
 FUZZTIME ?= 100000x
 CONFIG ?= examples/quickstart.toml
 
-.PHONY: all build run test test-unit test-e2e fuzz generate check-generate lint tools bench bench-compare clean
+.PHONY: all build run run-file test test-unit test-e2e fuzz generate check-generate lint tools bench bench-compare clean
 
 all: build
 
@@ -19,8 +19,12 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingap ./cmd/pingap
 
-## run: build and start a data plane on the example config (with its demo backends)
+## run: build and start everything in one process (embedded etcd, control plane, a data plane on the example config, demo backends)
 run: build
+	$(BIN)/pingap dev
+
+## run-file: build and start a data plane in file mode on $(CONFIG), with demo backends (edit the file: it reloads)
+run-file: build
 	CONFIG=$(CONFIG) scripts/run.sh
 
 ## test: generated-code drift check, all tests with the race detector, short fuzzing
