@@ -18,6 +18,7 @@ all: build
 ## build: compile bin/pingap
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingap ./cmd/pingap
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingapctl ./cmd/pingapctl
 
 ## run: build and start everything in one process (embedded etcd, control plane, a data plane on the example config, demo backends)
 run: build
