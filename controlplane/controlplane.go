@@ -55,6 +55,18 @@ type Options struct {
 	// Tokens are accepted bootstrap tokens; when any is set, a data plane
 	// without mutual TLS must present one.
 	Tokens []string
+	// TokensFile is the admin API's tokens file: one bearer token per line
+	// as "TOKEN ROLE [NAME]", ROLE read or admin (see admin.ParseTokens).
+	// These are for operators and pingapctl, not data planes. With neither
+	// TokensFile nor AdminTokens the admin API needs no authentication.
+	// Default: empty.
+	TokensFile string
+	// AdminTokens are admin API tokens given directly (for example from
+	// PINGAP_ADMIN_TOKENS, see admin.ParseTokensEnv), accepted next to
+	// those of TokensFile. Default: none.
+	AdminTokens []admin.Token
+	// AdminTLS serves the admin API over TLS. Nil: plain HTTP.
+	AdminTLS *tls.Config
 	// ServerID names this replica. Default: host name + ":" + GRPCAddr.
 	ServerID string
 	// HealthInterval is how often data planes report. Default: 10s.
@@ -120,12 +132,24 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	}
 	c.grpc = grpc.NewServer(gopts...)
 	c.discovery.Register(c.grpc)
-	api := admin.New(storeAdapter{c.store}, admin.Options{
+	api, err := admin.New(storeAdapter{c.store}, admin.Options{
 		Logger:     c.log,
 		IsNotFound: func(err error) bool { return errors.Is(err, store.ErrNotFound) },
 		IsConflict: func(err error) bool { return errors.Is(err, store.ErrConflict) },
+		Ready: func(ctx context.Context) error {
+			_, err := c.store.Clusters(ctx)
+			return err
+		},
+		TokensFile: c.opts.TokensFile,
+		Tokens:     c.opts.AdminTokens,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("controlplane: admin API: %w", err)
+	}
 	c.admin = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	if c.opts.AdminTLS != nil {
+		c.adminLn = tls.NewListener(c.adminLn, c.opts.AdminTLS)
+	}
 	go func() { _ = c.grpc.Serve(c.grpcLn) }()
 	go func() { _ = c.admin.Serve(c.adminLn) }()
 	c.log.Info("control plane serving", "server_id", c.opts.ServerID,
@@ -261,4 +285,21 @@ type storeAdapter struct{ *store.Store }
 
 func (s storeAdapter) Apply(ctx context.Context, cluster string, snap *pb.Snapshot, meta admin.ApplyMeta) (*pb.VersionInfo, bool, error) {
 	return s.Store.Apply(ctx, cluster, snap, store.ApplyMeta{Author: meta.Author, Message: meta.Message, IfVersion: meta.IfVersion})
+}
+
+// Rollback rolls back and tells whether a version was made: the store
+// returns the current version unchanged when the content is already
+// current, so a version newer than the one current before is a new one.
+// (Without IfVersion, a concurrent apply landing in between could be
+// mistaken for it; IfVersion rules that out.)
+func (s storeAdapter) Rollback(ctx context.Context, cluster string, to uint64, meta admin.ApplyMeta) (*pb.VersionInfo, bool, error) {
+	var before uint64
+	if list, err := s.Versions(ctx, cluster, 1); err == nil && len(list) > 0 {
+		before = list[0].GetVersion()
+	}
+	info, err := s.Store.Rollback(ctx, cluster, to, store.ApplyMeta{Author: meta.Author, Message: meta.Message, IfVersion: meta.IfVersion})
+	if err != nil {
+		return nil, false, err
+	}
+	return info, info.GetVersion() > before && info.GetRollbackOf() == to, nil
 }

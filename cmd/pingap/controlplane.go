@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pingap-go/pingap/controlplane"
+	"github.com/pingap-go/pingap/controlplane/admin"
 )
 
 type controlplaneFlags struct {
@@ -19,10 +21,11 @@ type controlplaneFlags struct {
 	embeddedEtcdAddr                       string
 	etcdEndpoints                          []string
 	etcdUser, etcdPassword, tokensFile     string
+	adminTokensFile                        string
 	logFormat                              string
 	healthInterval                         time.Duration
 	retention                              int
-	grpcTLS                                serverTLSFlags
+	grpcTLS, adminTLS                      serverTLSFlags
 	etcdTLS                                clientTLSFlags
 }
 
@@ -64,6 +67,8 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 	fl.IntVar(&f.retention, "retention", 100, "config versions kept per cluster")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.grpcTLS.register(fl, "grpc-", "gRPC")
+	fl.StringVar(&f.adminTokensFile, "admin-tokens-file", "", "file of admin API bearer tokens, one per line: TOKEN ROLE [NAME], ROLE read or admin (also env PINGAP_ADMIN_TOKENS=token:role[:name],...); none: no authentication")
+	f.adminTLS.register(fl, "admin-", "admin API")
 	fl.StringVar(&f.etcdTLS.ca, "etcd-ca", "", "CA bundle of an external etcd")
 	fl.StringVar(&f.etcdTLS.cert, "etcd-cert", "", "client certificate for an external etcd")
 	fl.StringVar(&f.etcdTLS.key, "etcd-key", "", "client key for an external etcd")
@@ -83,10 +88,19 @@ func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, err
 	if err != nil {
 		return controlplane.Options{}, err
 	}
+	adminTLS, err := f.adminTLS.config()
+	if err != nil {
+		return controlplane.Options{}, fmt.Errorf("admin API: %w", err)
+	}
+	adminTokens, err := admin.ParseTokensEnv(os.Getenv("PINGAP_ADMIN_TOKENS"))
+	if err != nil {
+		return controlplane.Options{}, fmt.Errorf("PINGAP_ADMIN_TOKENS: %w", err)
+	}
 	return controlplane.Options{
 		DataDir: f.dataDir, EmbeddedEtcdAddr: f.embeddedEtcdAddr, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
 		EtcdUsername: f.etcdUser, EtcdPassword: f.etcdPassword,
 		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
+		TokensFile: f.adminTokensFile, AdminTokens: adminTokens, AdminTLS: adminTLS,
 		ServerID: f.serverID, HealthInterval: f.healthInterval, Retention: f.retention,
 		Logger: newLogger(stderr, f.logFormat, nil),
 	}, nil

@@ -1,61 +1,89 @@
-// Package admin is the control plane's REST API: apply a config (TOML or
-// JSON), read versions, list the fleet. Every apply is validated with the
-// same validator as the CLI and the data plane before anything is stored.
+// Package admin is the control plane's REST API under /api/v1: apply a
+// config (TOML or JSON, with dry runs and optimistic concurrency), validate
+// and diff candidates, read versions and their history, roll back, and see
+// the fleet. Every config is validated with the same validator as the CLI
+// and the data plane before anything is stored. Callers authenticate with
+// bearer tokens, each with a role (read or admin). docs/api.md is the
+// reference and api/openapi.yaml its OpenAPI description.
 package admin
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
+	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-
-	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
 // Store is what the API needs of the version store.
 type Store interface {
+	// Apply stores snap as the cluster's next version unless its content
+	// equals the current one's (created false).
 	Apply(ctx context.Context, cluster string, snap *pb.Snapshot, meta ApplyMeta) (*pb.VersionInfo, bool, error)
+	// Rollback makes a new version with the content of version to, unless
+	// that content is current (created false).
+	Rollback(ctx context.Context, cluster string, to uint64, meta ApplyMeta) (*pb.VersionInfo, bool, error)
+	// Current returns the cluster's current version.
 	Current(ctx context.Context, cluster string) (*pb.VersionInfo, *pb.Snapshot, error)
+	// Get returns one version.
 	Get(ctx context.Context, cluster string, version uint64) (*pb.VersionInfo, *pb.Snapshot, error)
+	// Versions lists versions, newest first, at most limit (<= 0: all).
 	Versions(ctx context.Context, cluster string, limit int) ([]*pb.VersionInfo, error)
+	// Clusters lists the clusters that have a version.
+	Clusters(ctx context.Context) ([]string, error)
+	// Nodes lists the cluster's nodes with their derived state.
 	Nodes(ctx context.Context, cluster string) ([]*pb.NodeStatus, error)
+	// Node returns one node.
+	Node(ctx context.Context, cluster, id string) (*pb.NodeStatus, error)
 }
 
 // ApplyMeta describes an apply: who, why, and the version it expects to
 // replace.
 type ApplyMeta struct {
 	Author, Message string
-	IfVersion       *uint64
+	// IfVersion, when set, makes the apply fail with a conflict unless the
+	// cluster's current version is *IfVersion (0: none yet).
+	IfVersion *uint64
 }
 
 // Options configure the API.
 type Options struct {
-	// Logger receives request errors; nil discards.
+	// Logger receives request errors, authentication failures and the
+	// applies made (with the token's name, never the token). Nil discards.
 	Logger *slog.Logger
-	// IsNotFound and IsConflict classify store errors.
+	// IsNotFound and IsConflict classify store errors. Nil: no error is of
+	// that class.
 	IsNotFound, IsConflict func(error) bool
+	// Ready reports whether the store is reachable, for /readyz. Nil: always
+	// ready.
+	Ready func(context.Context) error
 	// MaxBody caps a config upload. Default: 32 MiB.
 	MaxBody int64
+	// TokensFile is a file of accepted bearer tokens, one per line as
+	// "TOKEN ROLE [NAME]" (see ParseTokens). Its tokens are added to Tokens.
+	// Default: empty.
+	TokensFile string
+	// Tokens are accepted bearer tokens. With none here nor in TokensFile,
+	// the API serves everyone without authentication (and logs a warning).
+	Tokens []Token
 }
 
-// API serves /api/v1.
+// API serves /api/v1, /healthz and /readyz.
 type API struct {
-	store Store
-	opts  Options
-	mux   *http.ServeMux
+	store    Store
+	opts     Options
+	auth     *authenticator
+	mux      *http.ServeMux
+	patterns []string
 }
 
-// New returns the API over store.
-func New(store Store, opts Options) *API {
+// New returns the API over store. It fails when the tokens file cannot be
+// read or holds a malformed line.
+func New(store Store, opts Options) (*API, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -69,199 +97,122 @@ func New(store Store, opts Options) *API {
 	if opts.IsConflict == nil {
 		opts.IsConflict = never
 	}
-	a := &API{store: store, opts: opts, mux: http.NewServeMux()}
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	a.mux.HandleFunc("POST /api/v1/clusters/{cluster}/config", a.apply)
-	a.mux.HandleFunc("POST /api/v1/clusters/{cluster}/validate", a.validate)
-	a.mux.HandleFunc("GET /api/v1/clusters/{cluster}/config", a.get)
-	a.mux.HandleFunc("GET /api/v1/clusters/{cluster}/versions", a.versions)
-	a.mux.HandleFunc("GET /api/v1/clusters/{cluster}/versions/{version}", a.get)
-	a.mux.HandleFunc("GET /api/v1/clusters/{cluster}/nodes", a.nodes)
-	return a
-}
-
-// ServeHTTP serves the API.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
-
-// apiError is the JSON error body: a stable code, a message, and for
-// validation every error with its place.
-type apiError struct {
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Errors  []fieldError `json:"errors,omitempty"`
-}
-
-type fieldError struct {
-	File    string `json:"file,omitempty"`
-	Path    string `json:"path,omitempty"`
-	Line    int    `json:"line,omitempty"`
-	Message string `json:"message"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func (a *API) fail(w http.ResponseWriter, status int, code string, err error) {
-	body := apiError{Code: code, Message: err.Error()}
-	var list config.ErrorList
-	if errors.As(err, &list) {
-		body.Message = fmt.Sprintf("%d validation errors", len(list))
-		for _, e := range list {
-			body.Errors = append(body.Errors, fieldError{File: e.File, Path: e.Path, Line: e.Line, Message: e.Msg})
-		}
-	}
-	if status >= 500 {
-		a.opts.Logger.Error("admin API error", "code", code, "err", err)
-	}
-	writeJSON(w, status, body)
-}
-
-// readConfig decodes and validates an uploaded config: JSON when the
-// content type says so, TOML otherwise.
-func (a *API) readConfig(w http.ResponseWriter, r *http.Request) (*pb.Snapshot, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.opts.MaxBody))
-	if err != nil {
-		a.fail(w, http.StatusRequestEntityTooLarge, "body_too_large", err)
-		return nil, false
-	}
-	format := config.FormatTOML
-	if strings.Contains(r.Header.Get("Content-Type"), "json") {
-		format = config.FormatJSON
-	}
-	snap, err := config.ValidateBytes(data, format)
-	if err != nil {
-		a.fail(w, http.StatusBadRequest, "invalid_config", err)
-		return nil, false
-	}
-	return snap, true
-}
-
-func (a *API) validate(w http.ResponseWriter, r *http.Request) {
-	snap, ok := a.readConfig(w, r)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "hash": config.Hash(snap)})
-}
-
-// applyResult is the answer to an apply.
-type applyResult struct {
-	Created bool            `json:"created"`
-	Version json.RawMessage `json:"version"`
-}
-
-func (a *API) apply(w http.ResponseWriter, r *http.Request) {
-	snap, ok := a.readConfig(w, r)
-	if !ok {
-		return
-	}
-	meta := ApplyMeta{Author: r.URL.Query().Get("author"), Message: r.URL.Query().Get("message")}
-	if meta.Author == "" {
-		meta.Author = r.Header.Get("X-Pingap-Author")
-	}
-	if v := r.URL.Query().Get("if_version"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
+	tokens := slices.Clone(opts.Tokens)
+	if opts.TokensFile != "" {
+		fromFile, err := LoadTokens(opts.TokensFile)
 		if err != nil {
-			a.fail(w, http.StatusBadRequest, "bad_request", fmt.Errorf("if_version %q is not a version number", v))
+			return nil, err
+		}
+		tokens = append(tokens, fromFile...)
+	}
+	auth, err := newAuthenticator(tokens)
+	if err != nil {
+		return nil, err
+	}
+	if auth == nil {
+		opts.Logger.Warn("admin API without authentication: anyone who reaches it can change the config; set admin tokens")
+	}
+	a := &API{store: store, opts: opts, auth: auth, mux: http.NewServeMux()}
+	for _, rt := range a.routes() {
+		a.handle(rt)
+	}
+	return a, nil
+}
+
+// access is what a route needs of the caller.
+type access int
+
+const (
+	// public routes need no token (health and readiness).
+	public access = iota
+	// readAccess needs a read or admin token.
+	readAccess
+	// adminAccess needs an admin token.
+	adminAccess
+)
+
+// route is one endpoint.
+type route struct {
+	method, path string
+	access       access
+	handler      http.HandlerFunc
+}
+
+// routes is every endpoint of the API; New registers exactly these, and
+// the OpenAPI test compares them with api/openapi.yaml.
+func (a *API) routes() []route {
+	const c = "/api/v1/clusters/{cluster}"
+	return []route{
+		{"GET", "/healthz", public, a.healthz},
+		{"GET", "/readyz", public, a.readyz},
+		{"GET", "/api/v1/clusters", readAccess, a.clusters},
+		{"GET", c + "/config", readAccess, a.getConfig},
+		{"POST", c + "/config", adminAccess, a.apply},
+		{"POST", c + "/validate", readAccess, a.validate},
+		{"GET", c + "/versions", readAccess, a.versions},
+		{"GET", c + "/versions/{version}", readAccess, a.getConfig},
+		{"GET", c + "/diff", readAccess, a.diffVersions},
+		{"POST", c + "/diff", readAccess, a.diffCandidate},
+		{"POST", c + "/rollback", adminAccess, a.rollback},
+		{"GET", c + "/nodes", readAccess, a.nodes},
+		{"GET", c + "/nodes/{node}", readAccess, a.node},
+		{"GET", c + "/status", readAccess, a.status},
+	}
+}
+
+// handle registers a route behind the access check. It is the only place
+// that adds to the mux, so Routes lists everything the API serves.
+func (a *API) handle(rt route) {
+	pattern := rt.method + " " + rt.path
+	a.patterns = append(a.patterns, pattern)
+	h := rt.handler
+	if rt.access != public {
+		h = a.authorize(rt.access, rt.handler)
+	}
+	a.mux.HandleFunc(pattern, h)
+}
+
+// Routes returns the patterns the API serves, as "METHOD /path/{param}".
+func (a *API) Routes() []string { return slices.Clone(a.patterns) }
+
+// ServeHTTP serves the API. A request that matches no route gets a JSON
+// error: 404 not_found, or 405 method_not_allowed with an Allow header.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := a.mux.Handler(r); pattern != "" {
+		a.mux.ServeHTTP(w, r) // sets the path values
+		return
+	}
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := a.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		a.fail(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, fmt.Errorf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	a.fail(w, http.StatusNotFound, codeNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 when the store (etcd) answers within 2s, else 503.
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.opts.Ready(ctx); err != nil {
+			a.fail(w, http.StatusServiceUnavailable, codeUnavailable, fmt.Errorf("store not reachable: %w", err))
 			return
 		}
-		meta.IfVersion = &n
 	}
-	info, created, err := a.store.Apply(r.Context(), r.PathValue("cluster"), snap, meta)
-	switch {
-	case err != nil && a.opts.IsConflict(err):
-		a.fail(w, http.StatusConflict, "conflict", err)
-		return
-	case err != nil:
-		a.fail(w, http.StatusInternalServerError, "store_error", err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, applyResult{Created: created, Version: marshal(info)})
-}
-
-// configResult is a version with its content.
-type configResult struct {
-	Version json.RawMessage `json:"version"`
-	Config  json.RawMessage `json:"config"`
-}
-
-func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	cluster := r.PathValue("cluster")
-	var (
-		info *pb.VersionInfo
-		snap *pb.Snapshot
-		err  error
-	)
-	if v := r.PathValue("version"); v != "" {
-		n, perr := strconv.ParseUint(v, 10, 64)
-		if perr != nil {
-			a.fail(w, http.StatusBadRequest, "bad_request", fmt.Errorf("%q is not a version number", v))
-			return
-		}
-		info, snap, err = a.store.Get(r.Context(), cluster, n)
-	} else {
-		info, snap, err = a.store.Current(r.Context(), cluster)
-	}
-	switch {
-	case err != nil && a.opts.IsNotFound(err):
-		a.fail(w, http.StatusNotFound, "not_found", err)
-		return
-	case err != nil:
-		a.fail(w, http.StatusInternalServerError, "store_error", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, configResult{Version: marshal(info), Config: marshal(snap)})
-}
-
-func (a *API) versions(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			a.fail(w, http.StatusBadRequest, "bad_request", fmt.Errorf("limit %q is not a positive number", v))
-			return
-		}
-		limit = n
-	}
-	list, err := a.store.Versions(r.Context(), r.PathValue("cluster"), limit)
-	if err != nil {
-		a.fail(w, http.StatusInternalServerError, "store_error", err)
-		return
-	}
-	out := make([]json.RawMessage, 0, len(list))
-	for _, v := range list {
-		out = append(out, marshal(v))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
-}
-
-func (a *API) nodes(w http.ResponseWriter, r *http.Request) {
-	list, err := a.store.Nodes(r.Context(), r.PathValue("cluster"))
-	if err != nil {
-		a.fail(w, http.StatusInternalServerError, "store_error", err)
-		return
-	}
-	out := make([]json.RawMessage, 0, len(list))
-	for _, n := range list {
-		out = append(out, marshal(n))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"nodes": out})
-}
-
-// marshal renders a proto message as JSON with the schema's field names.
-func marshal(m proto.Message) json.RawMessage {
-	b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false}.Marshal(m)
-	if err != nil {
-		return json.RawMessage(`null`)
-	}
-	return b
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
 }
