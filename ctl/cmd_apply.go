@@ -20,11 +20,8 @@ type writeFlags struct {
 func (w *writeFlags) register(cmd *cobra.Command, env Env) {
 	fl := cmd.Flags()
 	fl.StringVarP(&w.message, "message", "m", "", "why: recorded with the version")
-	author := env("PINGAP_AUTHOR")
-	if author == "" {
-		author = env("USER")
-	}
-	fl.StringVar(&w.author, "author", author, "who: recorded with the version (env PINGAP_AUTHOR, else USER)")
+	fl.StringVar(&w.author, "author", env("PINGAP_AUTHOR"),
+		"who: recorded with the version (env PINGAP_AUTHOR; default: the control plane's choice, the token's name)")
 	fl.Uint64Var(&w.ifVersion, "if-version", 0, "fail with exit code 3 unless the current version is N")
 	fl.BoolVar(&w.wait, "wait", false, "wait until every connected node runs the version; exit code 4 when one rejects it or on timeout")
 	fl.DurationVar(&w.timeout, "timeout", 60*time.Second, "how long --wait waits")

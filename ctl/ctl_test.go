@@ -66,7 +66,7 @@ func writeCfg(t *testing.T, name, data string) string {
 }
 
 func adminEnv(server string) map[string]string {
-	return map[string]string{"PINGAP_SERVER": server, "PINGAP_TOKEN": "admin-token", "USER": "tester"}
+	return map[string]string{"PINGAP_SERVER": server, "PINGAP_TOKEN": "admin-token", "PINGAP_AUTHOR": "tester"}
 }
 
 func TestApplyUnchangedConflictAndDryRun(t *testing.T) {
@@ -77,7 +77,7 @@ func TestApplyUnchangedConflictAndDryRun(t *testing.T) {
 
 	run(t, env, "", "apply", "-f", p1, "-m", "first").must(t, ExitOK, "now at version 1", "+ upstreams.api")
 	if f.lastType != "application/json" || !strings.Contains(f.requests[len(f.requests)-1], "author=tester") {
-		t.Errorf("upload %q with request %q, want protojson and the author from USER", f.lastType, f.requests[len(f.requests)-1])
+		t.Errorf("upload %q with request %q, want protojson and the author from PINGAP_AUTHOR", f.lastType, f.requests[len(f.requests)-1])
 	}
 	run(t, env, "", "apply", "-f", p1).must(t, ExitOK, "unchanged", "no new version")
 	if len(f.versions) != 1 {
