@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -209,26 +210,9 @@ func (c *Client) Versions(ctx context.Context, cluster string, limit int) ([]*pb
 	return out, nil
 }
 
-// Change is one object that differs between two configs.
-type Change struct {
-	// Kind is the section: "servers", "locations", "upstreams", "plugins",
-	// "certificates" or "settings".
-	Kind string `json:"kind"`
-	// Name is the object's name ("" for settings).
-	Name string `json:"name"`
-	// Op is "added", "removed" or "changed".
-	Op string `json:"op"`
-	// Fields are the changed fields of a changed object.
-	Fields []FieldChange `json:"fields,omitempty"`
-}
-
-// FieldChange is one changed field: its path in the object and its values
-// before and after, as JSON (absent when unset).
-type FieldChange struct {
-	Path string          `json:"path"`
-	From json.RawMessage `json:"from,omitempty"`
-	To   json.RawMessage `json:"to,omitempty"`
-}
+// Change is one object that differs between two configs (config.Diff's
+// result, as the API sends it).
+type Change = config.Change
 
 // Diff is the difference between two configs.
 type Diff struct {

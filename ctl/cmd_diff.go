@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 func (a *app) diffCmd() *cobra.Command {
@@ -118,7 +120,7 @@ func (a *app) printChanges(changes []Change, indent string) {
 			name += "." + ch.Name
 		}
 		line := fmt.Sprintf("%s%s %s", indent, mark, name)
-		if len(ch.Fields) > 0 {
+		if ch.Op == config.OpChanged && len(ch.Fields) > 0 {
 			paths := make([]string, 0, len(ch.Fields))
 			for _, f := range ch.Fields {
 				paths = append(paths, f.Path)

@@ -230,7 +230,7 @@ func (f *fakeAPI) diff(from uint64, to *pb.Snapshot) map[string]any {
 			text.WriteString("+[upstreams." + name + "]\n")
 		case !proto.Equal(o, u):
 			changes = append(changes, map[string]any{"kind": "upstreams", "name": name, "op": "changed",
-				"fields": []map[string]any{{"path": "addrs", "from": o.GetAddrs(), "to": u.GetAddrs()}}})
+				"fields": []map[string]any{{"path": "addrs", "from": strings.Join(o.GetAddrs(), ","), "to": strings.Join(u.GetAddrs(), ",")}}})
 			text.WriteString("~[upstreams." + name + "]\n")
 		}
 	}

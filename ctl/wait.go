@@ -75,7 +75,11 @@ func (a *app) wait(ctx context.Context, c *Client, s Settings, v uint64, timeout
 					if connected == 0 {
 						a.outf("version %d is current; cluster %s has no connected node to run it\n", v, s.Cluster)
 					} else {
-						a.outf("version %d runs on all %d connected nodes of cluster %s (%s)\n", v, connected, s.Cluster,
+						who := fmt.Sprintf("all %d connected nodes", connected)
+						if connected == 1 {
+							who = "the 1 connected node"
+						}
+						a.outf("version %d runs on %s of cluster %s (%s)\n", v, who, s.Cluster,
 							a.now().Sub(start).Round(time.Millisecond))
 					}
 				}
