@@ -37,8 +37,13 @@ func (a *app) failure(err error, s Settings, src *config.Source) error {
 		var ue *url.Error
 		var ne net.Error
 		if errors.As(err, &ue) || errors.As(err, &ne) {
-			a.errf("error: cannot reach the control plane at %s: %v\n", s.Server, rootCause(err))
-			a.errf("check that it is running and that --server or PINGAP_SERVER points at its admin API\n")
+			cause := rootCause(err)
+			a.errf("error: cannot reach the control plane at %s: %v\n", s.Server, cause)
+			if strings.Contains(cause.Error(), "x509:") || strings.Contains(cause.Error(), "tls:") {
+				a.errf("its TLS certificate is not trusted here: give its CA with --ca (or PINGAP_CA)\n")
+			} else {
+				a.errf("check that it is running and that --server or PINGAP_SERVER points at its admin API\n")
+			}
 			return printed(ExitFailure, err)
 		}
 		a.errf("error: %v\n", err)
