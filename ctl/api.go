@@ -279,21 +279,8 @@ func (c *Client) Node(ctx context.Context, cluster, id string) (*pb.NodeStatus, 
 	if err != nil {
 		return nil, err
 	}
-	// The node, or {"node": NodeStatus}.
-	var wrapped struct {
-		Node json.RawMessage `json:"node"`
-		// State is set when the answer is the NodeStatus itself.
-		State json.RawMessage `json:"state"`
-	}
-	raw := json.RawMessage(resp.body)
-	if json.Unmarshal(resp.body, &wrapped) == nil && len(wrapped.State) == 0 && len(wrapped.Node) > 0 {
-		var inner map[string]json.RawMessage
-		if json.Unmarshal(wrapped.Node, &inner) == nil && inner["node"] != nil {
-			raw = wrapped.Node
-		}
-	}
 	n := &pb.NodeStatus{}
-	if err := unmarshalProto(raw, n); err != nil {
+	if err := unmarshalProto(resp.body, n); err != nil {
 		return nil, err
 	}
 	return n, nil
