@@ -183,10 +183,14 @@ func TestServerClosesIdleConnection(t *testing.T) {
 	tests := []struct {
 		desc       string
 		dialer     func(context.Context, string, string) (net.Conn, error)
+		idle       time.Duration
 		wantReuses int64
 	}{
-		// The peek before reuse sees the EOF.
-		{desc: "peek detects", wantReuses: 0},
+		// Idle longer than peekAfter: the peek before reuse sees the EOF.
+		{desc: "peek detects", idle: peekAfter + 60*time.Millisecond, wantReuses: 0},
+		// Idle briefly: no peek; the closed connection fails before a byte
+		// of the GET is sent, which is retried on a new connection.
+		{desc: "fresh connection not peeked", idle: 60 * time.Millisecond, wantReuses: 2},
 		// No peek possible: the request is written, the target's EOF comes
 		// back before any response byte, and a GET is retried on a new
 		// connection.
@@ -194,7 +198,7 @@ func TestServerClosesIdleConnection(t *testing.T) {
 			var d net.Dialer
 			c, err := d.DialContext(ctx, network, addr)
 			return struct{ net.Conn }{c}, err
-		}, wantReuses: 2},
+		}, idle: peekAfter + 60*time.Millisecond, wantReuses: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -208,7 +212,7 @@ func TestServerClosesIdleConnection(t *testing.T) {
 				if body != strconv.Itoa(i) {
 					t.Fatalf("request %d: body %q", i, body)
 				}
-				time.Sleep(60 * time.Millisecond) // the target closes
+				time.Sleep(tt.idle) // the target closes
 			}
 			if n := served.Load(); n != 3 {
 				t.Fatalf("target served %d requests, want 3", n)

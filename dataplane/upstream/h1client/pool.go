@@ -80,7 +80,8 @@ func (p *targetPool) takeIdle() *conn {
 		p.idle[n] = nil
 		p.idle = p.idle[:n]
 		p.client.idle.Add(-1)
-		if time.Since(c.idleAt) > p.client.opts.IdleTimeout {
+		idle := time.Since(c.idleAt)
+		if idle > p.client.opts.IdleTimeout {
 			// The newest is expired, so are all the others.
 			stale := append([]*conn(nil), p.idle...)
 			clear(p.idle)
@@ -95,7 +96,7 @@ func (p *targetPool) takeIdle() *conn {
 			continue
 		}
 		p.mu.Unlock()
-		if c.isAlive() {
+		if c.isAliveAfter(idle) {
 			c.reused = true
 			p.client.reuses.Add(1)
 			return c
