@@ -19,6 +19,7 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingap ./cmd/pingap
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingapctl ./cmd/pingapctl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingap-dataplane ./cmd/pingap-dataplane
 
 ## run: build and start everything in one process (embedded etcd, control plane, a data plane on the example config, demo backends)
 run: build

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pingap-go/pingap/controlplane"
 	"github.com/pingap-go/pingap/controlplane/admin"
+	"github.com/pingap-go/pingap/internal/cli"
 )
 
 type controlplaneFlags struct {
@@ -25,8 +25,8 @@ type controlplaneFlags struct {
 	logFormat                              string
 	healthInterval                         time.Duration
 	retention                              int
-	grpcTLS, adminTLS                      serverTLSFlags
-	etcdTLS                                clientTLSFlags
+	grpcTLS, adminTLS                      cli.ServerTLSFlags
+	etcdTLS                                cli.ClientTLSFlags
 }
 
 func newControlplaneCmd(stderr io.Writer) *cobra.Command {
@@ -40,12 +40,12 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 			defer stop()
 			opts, err := f.options(stderr)
 			if err != nil {
-				printErr(stderr, err)
+				cli.PrintErr(stderr, err)
 				return err
 			}
 			cp, err := controlplane.Start(ctx, opts)
 			if err != nil {
-				printErr(stderr, err)
+				cli.PrintErr(stderr, err)
 				return err
 			}
 			<-ctx.Done()
@@ -66,29 +66,29 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.healthInterval, "health-interval", 10*time.Second, "how often data planes report health")
 	fl.IntVar(&f.retention, "retention", 100, "config versions kept per cluster")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	f.grpcTLS.register(fl, "grpc-", "gRPC")
+	f.grpcTLS.Register(fl, "grpc-", "gRPC")
 	fl.StringVar(&f.adminTokensFile, "admin-tokens-file", "", "file of admin API bearer tokens, one per line: TOKEN ROLE [NAME], ROLE read or admin (also env PINGAP_ADMIN_TOKENS=token:role[:name],...); none: no authentication")
-	f.adminTLS.register(fl, "admin-", "admin API")
-	fl.StringVar(&f.etcdTLS.ca, "etcd-ca", "", "CA bundle of an external etcd")
-	fl.StringVar(&f.etcdTLS.cert, "etcd-cert", "", "client certificate for an external etcd")
-	fl.StringVar(&f.etcdTLS.key, "etcd-key", "", "client key for an external etcd")
+	f.adminTLS.Register(fl, "admin-", "admin API")
+	fl.StringVar(&f.etcdTLS.CA, "etcd-ca", "", "CA bundle of an external etcd")
+	fl.StringVar(&f.etcdTLS.Cert, "etcd-cert", "", "client certificate for an external etcd")
+	fl.StringVar(&f.etcdTLS.Key, "etcd-key", "", "client key for an external etcd")
 	return cmd
 }
 
 func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, error) {
-	grpcTLS, err := f.grpcTLS.config()
+	grpcTLS, err := f.grpcTLS.Config()
 	if err != nil {
 		return controlplane.Options{}, err
 	}
-	etcdTLS, err := f.etcdTLS.config()
+	etcdTLS, err := f.etcdTLS.Config()
 	if err != nil {
 		return controlplane.Options{}, err
 	}
-	tokens, err := readTokens(f.tokensFile)
+	tokens, err := cli.ReadTokens(f.tokensFile)
 	if err != nil {
 		return controlplane.Options{}, err
 	}
-	adminTLS, err := f.adminTLS.config()
+	adminTLS, err := f.adminTLS.Config()
 	if err != nil {
 		return controlplane.Options{}, fmt.Errorf("admin API: %w", err)
 	}
@@ -102,14 +102,6 @@ func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, err
 		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
 		TokensFile: f.adminTokensFile, AdminTokens: adminTokens, AdminTLS: adminTLS,
 		ServerID: f.serverID, HealthInterval: f.healthInterval, Retention: f.retention,
-		Logger: newLogger(stderr, f.logFormat, nil),
+		Logger: cli.NewLogger(stderr, f.logFormat, nil),
 	}, nil
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		out = append(out, strings.TrimSpace(l))
-	}
-	return out
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
 	"github.com/pingap-go/pingap/examples"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/cli"
 	"github.com/pingap-go/pingap/internal/testbackend"
 	"github.com/pingap-go/pingap/internal/version"
 )
@@ -36,7 +37,7 @@ func newDevCmd(stdout, stderr io.Writer) *cobra.Command {
 			defer stop()
 			err := runDev(ctx, stdout, stderr, dataDir, configPath, !noBackends)
 			if err != nil {
-				printErr(stderr, err)
+				cli.PrintErr(stderr, err)
 			}
 			return err
 		},
@@ -48,7 +49,7 @@ func newDevCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func runDev(ctx context.Context, stdout, stderr io.Writer, dataDir, configPath string, backends bool) error {
-	logger := newLogger(stderr, "text", nil)
+	logger := cli.NewLogger(stderr, "text", nil)
 	if dataDir == "" {
 		tmp, err := os.MkdirTemp("", "pingap-dev-")
 		if err != nil {

@@ -1,20 +1,16 @@
-// Command pingap is the Pingap-Go proxy: a data plane serving a config file
-// (and, later, a control plane and the all-in-one dev mode).
+// Command pingap is Pingap-Go in one binary: the data plane, a
+// control-plane replica, the all-in-one dev mode, and config validation.
+// Data-plane hosts may run cmd/pingap-dataplane instead, which leaves the
+// control plane (and its embedded etcd) out.
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pingap-go/pingap/config"
-	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
-	"github.com/pingap-go/pingap/dataplane/runtime"
-	"github.com/pingap-go/pingap/internal/version"
+	"github.com/pingap-go/pingap/internal/cli"
 )
 
 func main() {
@@ -24,76 +20,8 @@ func main() {
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "pingap",
-		Short:         "Pingap-Go: a reverse proxy and API gateway run as a fleet",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.AddCommand(newDataplaneCmd(stderr), newControlplaneCmd(stderr), newDevCmd(stdout, stderr),
-		newValidateCmd(stdout, stderr), newVersionCmd(stdout))
+	root := cli.Root("pingap", "Pingap-Go: a reverse proxy and API gateway run as a fleet", stdout, stderr)
+	root.AddCommand(cli.DataplaneCmd(stderr), newControlplaneCmd(stderr), newDevCmd(stdout, stderr),
+		cli.ValidateCmd(stdout, stderr), cli.VersionCmd(stdout))
 	return root
-}
-
-func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate FILE",
-		Short: "Check a config file; print every error with its place and exit 1 if any",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			snap, _, err := config.Load(args[0])
-			if err == nil {
-				// Build is the data plane's last word: run it as a dry run.
-				var rt *runtime.Runtime
-				rt, err = runtime.Build(snap, nil, runtime.Options{Plugins: builtin.Registry()})
-				if err == nil {
-					rt.Retire(nil)
-				}
-			}
-			if err != nil {
-				printErr(stderr, err)
-				return err
-			}
-			_, _ = fmt.Fprintf(stdout, "%s: ok: %d servers, %d locations, %d upstreams, %d plugins, %d certificates (%s)\n",
-				args[0], len(snap.GetServers()), len(snap.GetLocations()), len(snap.GetUpstreams()),
-				len(snap.GetPlugins()), len(snap.GetCertificates()), config.Hash(snap))
-			return nil
-		},
-	}
-}
-
-func newVersionCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run: func(_ *cobra.Command, _ []string) {
-			_, _ = fmt.Fprintf(stdout, "pingap %s\n", version.Version)
-		},
-	}
-}
-
-// printErr prints an error list one error per line.
-func printErr(w io.Writer, err error) {
-	var list config.ErrorList
-	if errors.As(err, &list) {
-		for _, e := range list {
-			_, _ = fmt.Fprintln(w, e.Error())
-		}
-		return
-	}
-	_, _ = fmt.Fprintln(w, "error:", err)
-}
-
-func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
-	opts := &slog.HandlerOptions{}
-	if level != nil {
-		opts.Level = level
-	}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -21,7 +21,9 @@
 #   RESULTS=scripts/bench/results/latest.md   where the Markdown report goes
 #   SKIP_INSTALL=1    do not run install.sh
 #   KEEP_TMP=1        keep the temp dir (configs, logs, raw measurements) for inspection
-#   PINGAP_BIN=path   benchmark this pingap binary instead of building bin/pingap
+#   PINGAP_BIN=path   benchmark this pingap binary instead of building
+#                     bin/pingap-dataplane (the data plane without the control
+#                     plane linked in: what data-plane hosts run)
 #   NGINX_EXTRA='...' directives added to nginx's proxy location, e.g.
 #                     'proxy_buffer_size 16k; proxy_buffers 8 16k;' (default: none)
 set -euo pipefail
@@ -193,11 +195,11 @@ if [[ -n ${PINGAP_BIN:-} ]]; then
   PINGAP=$(cd "$(dirname "$PINGAP_BIN")" && pwd)/$(basename "$PINGAP_BIN")
   log "run.sh: using $PINGAP; building the backend"
 else
-  log "run.sh: building bin/pingap and the backend"
+  log "run.sh: building bin/pingap-dataplane and the backend"
   mkdir -p bin
   go build -ldflags "-X github.com/pingap-go/pingap/internal/version.Version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)" \
-    -o bin/pingap ./cmd/pingap
-  PINGAP=$ROOT/bin/pingap
+    -o bin/pingap-dataplane ./cmd/pingap-dataplane
+  PINGAP=$ROOT/bin/pingap-dataplane
 fi
 go build -o "$TMP/backend" ./scripts/bench/backend
 go build -o "$TMP/report" ./scripts/bench/report

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -27,10 +27,12 @@ type dataplaneFlags struct {
 	nodeID, cacheDir, token   string
 	labels                    []string
 	cpuProfile                string
-	tls                       clientTLSFlags
+	tls                       ClientTLSFlags
 }
 
-func newDataplaneCmd(stderr io.Writer) *cobra.Command {
+// DataplaneCmd is `dataplane`: file mode (--config) or fleet mode
+// (--control-plane).
+func DataplaneCmd(stderr io.Writer) *cobra.Command {
 	var f dataplaneFlags
 	cmd := &cobra.Command{
 		Use:   "dataplane (--config FILE | --control-plane ADDR)",
@@ -44,7 +46,7 @@ func newDataplaneCmd(stderr io.Writer) *cobra.Command {
 			if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)
 			}
-			logger := newLogger(stderr, f.logFormat, level)
+			logger := NewLogger(stderr, f.logFormat, level)
 			if f.cpuProfile != "" {
 				stopProfile, err := startCPUProfile(f.cpuProfile)
 				if err != nil {
@@ -61,7 +63,7 @@ func newDataplaneCmd(stderr io.Writer) *cobra.Command {
 				err = runFile(ctx, f.path, logger, level)
 			}
 			if err != nil {
-				printErr(stderr, err)
+				PrintErr(stderr, err)
 			}
 			return err
 		},
@@ -76,7 +78,7 @@ func newDataplaneCmd(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.token, "token", os.Getenv("PINGAP_TOKEN"), "bootstrap token for the control plane (env PINGAP_TOKEN)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.tls.register(fl, "control-plane")
+	f.tls.Register(fl, "control-plane")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile (pprof) to this file until exit")
 	_ = fl.MarkHidden("cpu-profile")
 	return cmd
@@ -113,7 +115,7 @@ func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger) erro
 		}
 		node.Labels[k] = v
 	}
-	tlsCfg, err := f.tls.config()
+	tlsCfg, err := f.tls.Config()
 	if err != nil {
 		return err
 	}
