@@ -24,7 +24,6 @@ import (
 // Defaults for settings the snapshot leaves unset.
 const (
 	DefaultGracePeriod  = 10 * time.Second
-	DefaultPoolSize     = 128
 	defaultHeaderTimout = 10 * time.Second
 	defaultIdleTimeout  = 60 * time.Second
 	defaultMaxHeader    = 1 << 20
@@ -112,7 +111,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	}
 	poolSize := int(settings.GetUpstreamKeepalivePoolSize())
 	if poolSize == 0 {
-		poolSize = DefaultPoolSize
+		poolSize = upstream.DefaultPoolSize
 	}
 	for _, name := range sortedKeys(snap.GetUpstreams()) {
 		cfg := snap.GetUpstreams()[name]
@@ -251,7 +250,7 @@ func (rt *Runtime) poolSize() int {
 	if n := int(rt.snapshot.GetSettings().GetUpstreamKeepalivePoolSize()); n > 0 {
 		return n
 	}
-	return DefaultPoolSize
+	return upstream.DefaultPoolSize
 }
 
 // closeNew closes the upstreams rt created that prev does not own.

@@ -22,7 +22,7 @@ const (
 	DefaultConnectionTimeout = 10 * time.Second
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultIdleTimeout       = 90 * time.Second
-	DefaultPoolSize          = 128
+	DefaultPoolSize          = 512
 )
 
 // Options are the process-wide inputs of [New].
@@ -31,7 +31,7 @@ type Options struct {
 	Logger *slog.Logger
 	// DefaultPoolSize is the number of idle keep-alive connections kept per
 	// target when the config's keepalive_pool_size is 0 (the data plane passes
-	// settings.upstream_keepalive_pool_size). Zero means 128.
+	// settings.upstream_keepalive_pool_size). Zero means DefaultPoolSize.
 	DefaultPoolSize int
 	// Rand is the random source of the random balancer and of the health
 	// checks' jitter; it must be safe for concurrent use. Nil means

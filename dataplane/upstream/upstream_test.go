@@ -60,12 +60,12 @@ func TestNewTransportSettings(t *testing.T) {
 		idle     time.Duration
 		poolSize int
 	}{
-		{desc: "defaults", cfg: &pb.Upstream{}, read: 60 * time.Second, idle: 90 * time.Second, poolSize: 128},
+		{desc: "defaults", cfg: &pb.Upstream{}, read: 60 * time.Second, idle: 90 * time.Second, poolSize: DefaultPoolSize},
 		{desc: "settings pool size", cfg: &pb.Upstream{}, opts: Options{DefaultPoolSize: 16}, read: 60 * time.Second, idle: 90 * time.Second, poolSize: 16},
 		{desc: "explicit", cfg: &pb.Upstream{
 			ReadTimeout: durationpb.New(5 * time.Second), IdleTimeout: durationpb.New(time.Second), KeepalivePoolSize: 4,
 		}, opts: Options{DefaultPoolSize: 16}, read: 5 * time.Second, idle: time.Second, poolSize: 4},
-		{desc: "zero means default", cfg: &pb.Upstream{ReadTimeout: durationpb.New(0)}, read: 60 * time.Second, idle: 90 * time.Second, poolSize: 128},
+		{desc: "zero means default", cfg: &pb.Upstream{ReadTimeout: durationpb.New(0)}, read: 60 * time.Second, idle: 90 * time.Second, poolSize: DefaultPoolSize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -137,7 +137,9 @@ type Settings struct {
 	// when a listener is removed by a reload. Default: 10s.
 	GracePeriod *durationpb.Duration `protobuf:"bytes,4,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
 	// Default size of the idle keep-alive pool per upstream target, used by
-	// upstreams that do not set keepalive_pool_size. Default: 128.
+	// upstreams that do not set keepalive_pool_size. It should cover the
+	// requests in flight to one target at peak: a connection returned to a
+	// full pool is closed and the next request dials again. Default: 512.
 	UpstreamKeepalivePoolSize uint32 `protobuf:"varint,5,opt,name=upstream_keepalive_pool_size,json=upstreamKeepalivePoolSize,proto3" json:"upstream_keepalive_pool_size,omitempty"`
 	// Log level of the data plane: debug, info, warn or error. Default: info.
 	LogLevel      string `protobuf:"bytes,6,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
