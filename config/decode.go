@@ -104,10 +104,24 @@ func (d *decoder) fail(path string, line int, format string, args ...any) {
 // message sets the fields of m from table t.
 func (d *decoder) message(m protoreflect.Message, t *ttable, path string) {
 	fields := m.Descriptor().Fields()
+	options := pluginOptions(m, t)
 	for _, key := range t.keys {
 		v := t.vals[key]
 		p := joinPath(path, pathKey(key))
 		fd := fields.ByName(protoreflect.Name(key))
+		if fd == nil && options != nil {
+			// A plugin's option written next to its category (Pingap's
+			// shape): it belongs to the config message the category names.
+			opts := options.Message().Fields()
+			if ofd := opts.ByName(protoreflect.Name(key)); ofd != nil {
+				d.src.set(p, v.line)
+				d.src.set(joinPath(joinPath(path, string(options.Name())), pathKey(key)), v.line)
+				d.field(m.Mutable(options).Message(), ofd, v, p)
+				continue
+			}
+			d.fail(p, v.line, "unknown option %q of a %q plugin%s", key, string(options.Name()), suggest(key, opts))
+			continue
+		}
 		if fd == nil {
 			d.fail(p, v.line, "unknown field %q%s", key, suggest(key, fields))
 			continue
@@ -116,6 +130,27 @@ func (d *decoder) message(m protoreflect.Message, t *ttable, path string) {
 		d.field(m, fd, v, p)
 	}
 }
+
+// pluginOptions returns, for a Plugin table whose category names one of its
+// config fields, that field, so options written next to the category decode
+// into its message; nil otherwise.
+func pluginOptions(m protoreflect.Message, t *ttable) protoreflect.FieldDescriptor {
+	if m.Descriptor().FullName() != pluginName {
+		return nil
+	}
+	cat, ok := t.vals["category"]
+	if !ok || cat.kind != tString {
+		return nil
+	}
+	fd := m.Descriptor().Fields().ByName(protoreflect.Name(cat.str))
+	if fd == nil || fd.ContainingOneof() == nil || fd.Message() == nil {
+		return nil
+	}
+	return fd
+}
+
+// pluginName is the full name of the Plugin message.
+const pluginName = "pingap.v1.Plugin"
 
 // suggest returns ` (did you mean "x"?)` for the field name closest to key,
 // or "" when none is close.

@@ -134,9 +134,7 @@ func (v *validator) run() {
 		v.upstream(joinPath("upstreams", pathKey(name)), v.s.GetUpstreams()[name])
 	}
 	for _, name := range sortedKeys(v.s.GetPlugins()) {
-		if strings.TrimSpace(v.s.GetPlugins()[name].GetCategory()) == "" {
-			v.fail(joinPath("plugins", pathKey(name))+".category", "required")
-		}
+		v.plugin(joinPath("plugins", pathKey(name)), v.s.GetPlugins()[name])
 	}
 	v.certificates()
 }

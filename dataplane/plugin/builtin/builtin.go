@@ -2,11 +2,16 @@
 // Pingap-Go. It is the one place that lists them.
 package builtin
 
-import "github.com/pingap-go/pingap/dataplane/plugin"
+import (
+	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/mock"
+	"github.com/pingap-go/pingap/dataplane/plugin/ping"
+)
 
 // Registry returns a new registry holding every built-in plugin.
 func Registry() *plugin.Registry {
 	r := plugin.NewRegistry()
-	// Built-in plugins register here, one line each.
+	ping.Register(r)
+	mock.Register(r)
 	return r
 }

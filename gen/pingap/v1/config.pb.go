@@ -878,11 +878,26 @@ func (x *OutlierDetection) GetMaxEjectionPercent() uint32 {
 }
 
 // Plugin is a named plugin instance that servers and locations refer to.
+// In TOML its options sit next to category, as in Pingap:
+//
+//	[plugins.health]
+//	category = "ping"
+//	path = "/ping"
+//
+// In JSON (and in TOML too) they may also sit in the table named after the
+// category: {"category": "ping", "ping": {"path": "/ping"}}.
 type Plugin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The plugin's kind, which selects its implementation ("ping", "mock", ...).
-	// Required.
-	Category      string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// The plugin's kind: the name of one of the config fields below ("ping",
+	// "mock", ...). Required.
+	Category string `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// The options of the plugin's kind; the one set must match category.
+	//
+	// Types that are valid to be assigned to Config:
+	//
+	//	*Plugin_Ping
+	//	*Plugin_Mock
+	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -924,6 +939,180 @@ func (x *Plugin) GetCategory() string {
 	return ""
 }
 
+func (x *Plugin) GetConfig() isPlugin_Config {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *Plugin) GetPing() *PingPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Ping); ok {
+			return x.Ping
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetMock() *MockPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Mock); ok {
+			return x.Mock
+		}
+	}
+	return nil
+}
+
+type isPlugin_Config interface {
+	isPlugin_Config()
+}
+
+type Plugin_Ping struct {
+	// Options of category "ping".
+	Ping *PingPlugin `protobuf:"bytes,10,opt,name=ping,proto3,oneof"`
+}
+
+type Plugin_Mock struct {
+	// Options of category "mock".
+	Mock *MockPlugin `protobuf:"bytes,11,opt,name=mock,proto3,oneof"`
+}
+
+func (*Plugin_Ping) isPlugin_Config() {}
+
+func (*Plugin_Mock) isPlugin_Config() {}
+
+// PingPlugin answers a liveness path itself with "pong", so a load balancer
+// in front of the proxy can check it without reaching an upstream.
+type PingPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The path answered (exact match). Default: "/ping".
+	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingPlugin) Reset() {
+	*x = PingPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingPlugin) ProtoMessage() {}
+
+func (x *PingPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingPlugin.ProtoReflect.Descriptor instead.
+func (*PingPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PingPlugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// MockPlugin answers requests itself with a fixed response, for stubs,
+// maintenance pages and tests.
+type MockPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only requests for this exact path are answered; others pass on.
+	// Default: empty, every request.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Response status, 100..599. Default: 200.
+	Status uint32 `protobuf:"varint,2,opt,name=status,proto3" json:"status,omitempty"`
+	// Response headers as "Name:value". Default: none.
+	Headers []string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
+	// Response body. Default: empty.
+	Data string `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// Wait this long before answering (for tests of timeouts). Default: 0.
+	Delay         *durationpb.Duration `protobuf:"bytes,5,opt,name=delay,proto3" json:"delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MockPlugin) Reset() {
+	*x = MockPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MockPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MockPlugin) ProtoMessage() {}
+
+func (x *MockPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MockPlugin.ProtoReflect.Descriptor instead.
+func (*MockPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MockPlugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *MockPlugin) GetStatus() uint32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *MockPlugin) GetHeaders() []string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *MockPlugin) GetData() string {
+	if x != nil {
+		return x.Data
+	}
+	return ""
+}
+
+func (x *MockPlugin) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
 // Certificate is a TLS certificate and key used by servers.
 type Certificate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -943,7 +1132,7 @@ type Certificate struct {
 
 func (x *Certificate) Reset() {
 	*x = Certificate{}
-	mi := &file_pingap_v1_config_proto_msgTypes[7]
+	mi := &file_pingap_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1144,7 @@ func (x *Certificate) String() string {
 func (*Certificate) ProtoMessage() {}
 
 func (x *Certificate) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[7]
+	mi := &file_pingap_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1157,7 @@ func (x *Certificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Certificate.ProtoReflect.Descriptor instead.
 func (*Certificate) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Certificate) GetDomains() []string {
@@ -1096,9 +1285,23 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"$\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x88\x01\n" +
 	"\x06Plugin\x12\x1a\n" +
-	"\bcategory\x18\x01 \x01(\tR\bcategory\"z\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
+	"\x04ping\x18\n" +
+	" \x01(\v2\x15.pingap.v1.PingPluginH\x00R\x04ping\x12+\n" +
+	"\x04mock\x18\v \x01(\v2\x15.pingap.v1.MockPluginH\x00R\x04mockB\b\n" +
+	"\x06config\" \n" +
+	"\n" +
+	"PingPlugin\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"\x97\x01\n" +
+	"\n" +
+	"MockPlugin\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\rR\x06status\x12\x18\n" +
+	"\aheaders\x18\x03 \x03(\tR\aheaders\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\tR\x04data\x12/\n" +
+	"\x05delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x05delay\"z\n" +
 	"\vCertificate\x12\x18\n" +
 	"\adomains\x18\x01 \x03(\tR\adomains\x12\x19\n" +
 	"\btls_cert\x18\x02 \x01(\tR\atlsCert\x12\x17\n" +
@@ -1118,7 +1321,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),            // 0: pingap.v1.Snapshot
 	(*Settings)(nil),            // 1: pingap.v1.Settings
@@ -1127,46 +1330,51 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*Upstream)(nil),            // 4: pingap.v1.Upstream
 	(*OutlierDetection)(nil),    // 5: pingap.v1.OutlierDetection
 	(*Plugin)(nil),              // 6: pingap.v1.Plugin
-	(*Certificate)(nil),         // 7: pingap.v1.Certificate
-	nil,                         // 8: pingap.v1.Snapshot.ServersEntry
-	nil,                         // 9: pingap.v1.Snapshot.LocationsEntry
-	nil,                         // 10: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                         // 11: pingap.v1.Snapshot.PluginsEntry
-	nil,                         // 12: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
+	(*PingPlugin)(nil),          // 7: pingap.v1.PingPlugin
+	(*MockPlugin)(nil),          // 8: pingap.v1.MockPlugin
+	(*Certificate)(nil),         // 9: pingap.v1.Certificate
+	nil,                         // 10: pingap.v1.Snapshot.ServersEntry
+	nil,                         // 11: pingap.v1.Snapshot.LocationsEntry
+	nil,                         // 12: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                         // 13: pingap.v1.Snapshot.PluginsEntry
+	nil,                         // 14: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil), // 15: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	8,  // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	9,  // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	10, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	11, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	12, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	13, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	13, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	13, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	13, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	13, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	13, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	13, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	13, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	13, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	13, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	10, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	11, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	12, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	13, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	14, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	15, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	15, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	15, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	15, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	15, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	15, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	15, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	15, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	15, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	15, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	13, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	13, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	13, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	13, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
-	2,  // 21: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 22: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 23: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 24: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	7,  // 25: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	15, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	15, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	15, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	15, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
+	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
+	15, // 23: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	2,  // 24: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 25: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 26: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 27: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 28: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -1176,13 +1384,17 @@ func file_pingap_v1_config_proto_init() {
 	}
 	file_pingap_v1_config_proto_msgTypes[3].OneofWrappers = []any{}
 	file_pingap_v1_config_proto_msgTypes[4].OneofWrappers = []any{}
+	file_pingap_v1_config_proto_msgTypes[6].OneofWrappers = []any{
+		(*Plugin_Ping)(nil),
+		(*Plugin_Mock)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// PluginCategories lists the plugin categories the schema knows: the names
+// of Plugin's config fields.
+func PluginCategories() []string {
+	oneof := (&pb.Plugin{}).ProtoReflect().Descriptor().Oneofs().ByName("config")
+	out := make([]string, 0, oneof.Fields().Len())
+	for i := 0; i < oneof.Fields().Len(); i++ {
+		out = append(out, string(oneof.Fields().Get(i).Name()))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pluginChecks validate each category's options; a category without an
+// entry has nothing to check beyond the schema's types.
+var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
+	"ping": func(v *validator, path string, p *pb.Plugin) {
+		if s := p.GetPing().GetPath(); s != "" && !strings.HasPrefix(s, "/") {
+			v.fail(path+".path", "invalid path %q: must start with \"/\"", s)
+		}
+	},
+	"mock": func(v *validator, path string, p *pb.Plugin) {
+		m := p.GetMock()
+		if s := m.GetPath(); s != "" && !strings.HasPrefix(s, "/") {
+			v.fail(path+".path", "invalid path %q: must start with \"/\"", s)
+		}
+		if st := m.GetStatus(); st != 0 && (st < 100 || st > 599) {
+			v.fail(path+".status", "status %d is not an HTTP status (100..599)", st)
+		}
+		for i, h := range m.GetHeaders() {
+			if _, err := ParseHeader(h); err != nil {
+				v.fail(indexPath(path+".headers", i), "%v", err)
+			}
+		}
+	},
+}
+
+// plugin checks one plugin: a known category, options of that category
+// only, and the category's own rules.
+func (v *validator) plugin(path string, p *pb.Plugin) {
+	cat := strings.TrimSpace(p.GetCategory())
+	if cat == "" {
+		v.fail(path+".category", "required: one of %s", strings.Join(PluginCategories(), ", "))
+		return
+	}
+	m := p.ProtoReflect()
+	fd := m.Descriptor().Fields().ByName(protoreflect.Name(cat))
+	if fd == nil || fd.ContainingOneof() == nil {
+		v.fail(path+".category", "unknown plugin category %q%s (known: %s)", cat,
+			suggestName(cat, PluginCategories()), strings.Join(PluginCategories(), ", "))
+		return
+	}
+	if set := m.WhichOneof(fd.ContainingOneof()); set != nil && set.Name() != fd.Name() {
+		v.fail(path+"."+string(set.Name()), "options of a %q plugin on a %q plugin", set.Name(), cat)
+		return
+	}
+	if check := pluginChecks[cat]; check != nil {
+		check(v, path, p)
+	}
+}
