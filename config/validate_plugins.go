@@ -29,6 +29,18 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			v.fail(path+".path", "invalid path %q: must start with \"/\"", s)
 		}
 	},
+	"redirect": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetRedirect()
+		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {
+			v.fail(path+".status", "%d is not a redirect status (301, 302, 303, 307, 308)", st)
+		}
+		if s := c.GetPrefix(); s != "" && !strings.HasPrefix(s, "/") {
+			v.fail(path+".prefix", "invalid prefix %q: must start with \"/\"", s)
+		}
+		if h := c.GetHost(); h != "" && strings.ContainsAny(h, "/?# ") {
+			v.fail(path+".host", "invalid host %q: want host or host:port", h)
+		}
+	},
 	"mock": func(v *validator, path string, p *pb.Plugin) {
 		m := p.GetMock()
 		if s := m.GetPath(); s != "" && !strings.HasPrefix(s, "/") {
@@ -67,4 +79,14 @@ func (v *validator) plugin(path string, p *pb.Plugin) {
 	if check := pluginChecks[cat]; check != nil {
 		check(v, path, p)
 	}
+}
+
+// RedirectStatus reports whether code is a status the redirect plugin may
+// answer with.
+func RedirectStatus(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
 }

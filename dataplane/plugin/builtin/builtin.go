@@ -6,6 +6,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
+	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
 )
 
 // Registry returns a new registry holding every built-in plugin.
@@ -13,5 +14,6 @@ func Registry() *plugin.Registry {
 	r := plugin.NewRegistry()
 	ping.Register(r)
 	mock.Register(r)
+	redirect.Register(r)
 	return r
 }

@@ -897,6 +897,7 @@ type Plugin struct {
 	//
 	//	*Plugin_Ping
 	//	*Plugin_Mock
+	//	*Plugin_Redirect
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -964,6 +965,15 @@ func (x *Plugin) GetMock() *MockPlugin {
 	return nil
 }
 
+func (x *Plugin) GetRedirect() *RedirectPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Redirect); ok {
+			return x.Redirect
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -978,9 +988,16 @@ type Plugin_Mock struct {
 	Mock *MockPlugin `protobuf:"bytes,11,opt,name=mock,proto3,oneof"`
 }
 
+type Plugin_Redirect struct {
+	// Options of category "redirect".
+	Redirect *RedirectPlugin `protobuf:"bytes,12,opt,name=redirect,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
+
+func (*Plugin_Redirect) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1188,6 +1205,83 @@ func (x *Certificate) GetIsDefault() bool {
 	return false
 }
 
+// RedirectPlugin answers with a redirect: plain HTTP to HTTPS, and/or to a
+// path under a prefix. A request that needs neither passes on.
+type RedirectPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Redirect requests that did not arrive over TLS to the same URL with
+	// https. Default: false.
+	HttpToHttps bool `protobuf:"varint,1,opt,name=http_to_https,json=httpToHttps,proto3" json:"http_to_https,omitempty"`
+	// Redirect requests whose path does not start with this prefix to the
+	// prefix followed by the path ("/v2" sends /users to /v2/users).
+	// Default: empty, no prefix redirect.
+	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Redirect status: 301, 302, 303, 307 or 308. Default: 301.
+	Status uint32 `protobuf:"varint,3,opt,name=status,proto3" json:"status,omitempty"`
+	// Host (and port) of the target URL. Default: the request's Host.
+	Host          string `protobuf:"bytes,4,opt,name=host,proto3" json:"host,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedirectPlugin) Reset() {
+	*x = RedirectPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedirectPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedirectPlugin) ProtoMessage() {}
+
+func (x *RedirectPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedirectPlugin.ProtoReflect.Descriptor instead.
+func (*RedirectPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RedirectPlugin) GetHttpToHttps() bool {
+	if x != nil {
+		return x.HttpToHttps
+	}
+	return false
+}
+
+func (x *RedirectPlugin) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *RedirectPlugin) GetStatus() uint32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *RedirectPlugin) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1285,12 +1379,13 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x88\x01\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xc1\x01\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
 	" \x01(\v2\x15.pingap.v1.PingPluginH\x00R\x04ping\x12+\n" +
-	"\x04mock\x18\v \x01(\v2\x15.pingap.v1.MockPluginH\x00R\x04mockB\b\n" +
+	"\x04mock\x18\v \x01(\v2\x15.pingap.v1.MockPluginH\x00R\x04mock\x127\n" +
+	"\bredirect\x18\f \x01(\v2\x19.pingap.v1.RedirectPluginH\x00R\bredirectB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -1307,7 +1402,12 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\btls_cert\x18\x02 \x01(\tR\atlsCert\x12\x17\n" +
 	"\atls_key\x18\x03 \x01(\tR\x06tlsKey\x12\x1d\n" +
 	"\n" +
-	"is_default\x18\x04 \x01(\bR\tisDefaultB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"is_default\x18\x04 \x01(\bR\tisDefault\"x\n" +
+	"\x0eRedirectPlugin\x12\"\n" +
+	"\rhttp_to_https\x18\x01 \x01(\bR\vhttpToHttps\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\rR\x06status\x12\x12\n" +
+	"\x04host\x18\x04 \x01(\tR\x04hostB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -1321,7 +1421,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),            // 0: pingap.v1.Snapshot
 	(*Settings)(nil),            // 1: pingap.v1.Settings
@@ -1333,48 +1433,50 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*PingPlugin)(nil),          // 7: pingap.v1.PingPlugin
 	(*MockPlugin)(nil),          // 8: pingap.v1.MockPlugin
 	(*Certificate)(nil),         // 9: pingap.v1.Certificate
-	nil,                         // 10: pingap.v1.Snapshot.ServersEntry
-	nil,                         // 11: pingap.v1.Snapshot.LocationsEntry
-	nil,                         // 12: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                         // 13: pingap.v1.Snapshot.PluginsEntry
-	nil,                         // 14: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil), // 15: google.protobuf.Duration
+	(*RedirectPlugin)(nil),      // 10: pingap.v1.RedirectPlugin
+	nil,                         // 11: pingap.v1.Snapshot.ServersEntry
+	nil,                         // 12: pingap.v1.Snapshot.LocationsEntry
+	nil,                         // 13: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                         // 14: pingap.v1.Snapshot.PluginsEntry
+	nil,                         // 15: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil), // 16: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	10, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	11, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	12, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	13, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	14, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	15, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	15, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	15, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	15, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	15, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	15, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	15, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	15, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	15, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	15, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	11, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	12, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	13, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	14, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	15, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	16, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	16, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	16, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	16, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	16, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	16, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	16, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	16, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	16, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	16, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	15, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	15, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	15, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	15, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	16, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	16, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	16, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	16, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
-	15, // 23: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	2,  // 24: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 25: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 26: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 27: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 28: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
+	16, // 24: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	2,  // 25: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 26: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 27: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 28: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 29: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -1387,6 +1489,7 @@ func file_pingap_v1_config_proto_init() {
 	file_pingap_v1_config_proto_msgTypes[6].OneofWrappers = []any{
 		(*Plugin_Ping)(nil),
 		(*Plugin_Mock)(nil),
+		(*Plugin_Redirect)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1394,7 +1497,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
