@@ -501,3 +501,22 @@ func ParseAlgo(s string) (Algo, error) {
 	}
 	return Algo{}, fmt.Errorf("unknown algo %q: want round_robin, least_conn, random, hash:ip, hash:url, hash:header:NAME, hash:cookie:NAME or hash:query:NAME", s)
 }
+
+// ParseIPPrefix parses an IP address or a CIDR ("10.0.0.0/8", "::1"); an
+// address is the prefix of just itself. IPv4-mapped IPv6 addresses are
+// unmapped, so they match IPv4 clients.
+func ParseIPPrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a CIDR such as \"10.0.0.0/8\"", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -213,14 +212,9 @@ var logLevels = map[string]bool{"": true, "debug": true, "info": true, "warn": t
 
 func (v *validator) settings(s *pb.Settings) {
 	for i, tp := range s.GetTrustedProxies() {
-		t := strings.TrimSpace(tp)
-		if _, err := netip.ParsePrefix(t); err == nil {
-			continue
+		if _, err := ParseIPPrefix(tp); err != nil {
+			v.fail(indexPath("settings.trusted_proxies", i), "invalid trusted proxy %q: want an IP address or a CIDR such as \"10.0.0.0/8\"", tp)
 		}
-		if _, err := netip.ParseAddr(t); err == nil {
-			continue
-		}
-		v.fail(indexPath("settings.trusted_proxies", i), "invalid trusted proxy %q: want an IP address or a CIDR such as \"10.0.0.0/8\"", tp)
 	}
 	if a := s.GetAdminAddr(); a != "" {
 		addrs, err := ParseListenAddrs(a)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -26,6 +27,20 @@ type Middleware func(next http.Handler) http.Handler
 type BuildContext struct {
 	// Logger is the data plane's logger, already tagged with the plugin name.
 	Logger *slog.Logger
+	// ClientIP resolves a request's client address through
+	// settings.trusted_proxies (the peer address when it is not a trusted
+	// proxy). Nil in tests means the peer address.
+	ClientIP func(r *http.Request) netip.Addr
+}
+
+// PeerIP is the address of a request's TCP peer, the zero Addr if
+// RemoteAddr does not parse.
+func PeerIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // Factory builds a plugin instance from its config. It is called once per

@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 // TrustedProxies is a compiled settings.trusted_proxies list.
@@ -15,17 +18,11 @@ type TrustedProxies struct {
 func ParseTrustedProxies(list []string) (*TrustedProxies, error) {
 	t := &TrustedProxies{}
 	for i, s := range list {
-		s = strings.TrimSpace(s)
-		if p, err := netip.ParsePrefix(s); err == nil {
-			t.prefixes = append(t.prefixes, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
+		p, err := config.ParseIPPrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("settings.trusted_proxies[%d]: %q is not an IP or CIDR", i, s)
+			return nil, fmt.Errorf("settings.trusted_proxies[%d]: %w", i, err)
 		}
-		a = a.Unmap()
-		t.prefixes = append(t.prefixes, netip.PrefixFrom(a, a.BitLen()))
+		t.prefixes = append(t.prefixes, p)
 	}
 	return t, nil
 }
@@ -66,4 +63,18 @@ func (t *TrustedProxies) ClientIP(peer netip.Addr, xff []string) netip.Addr {
 		}
 	}
 	return client
+}
+
+// RequestClientIP resolves r's client address: the peer, or the address
+// behind it when the peer is a trusted proxy.
+func (t *TrustedProxies) RequestClientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer := ap.Addr().Unmap()
+	if !t.Contains(peer) {
+		return peer
+	}
+	return t.ClientIP(peer, r.Header["X-Forwarded-For"])
 }

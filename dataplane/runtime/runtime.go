@@ -129,7 +129,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		}
 		rt.upstreams[name] = u
 	}
-	plugins, err := buildPlugins(snap, opts.Plugins, logger)
+	plugins, err := buildPlugins(snap, opts.Plugins, logger, trusted)
 	if err != nil {
 		return nil, err
 	}
@@ -204,14 +204,15 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[strin
 	return &Server{Handler: h, Addrs: addrs, Listener: ls}, nil
 }
 
-func buildPlugins(snap *pb.Snapshot, reg *plugin.Registry, logger *slog.Logger) (map[string]plugin.Middleware, error) {
+func buildPlugins(snap *pb.Snapshot, reg *plugin.Registry, logger *slog.Logger, trusted *proxy.TrustedProxies) (map[string]plugin.Middleware, error) {
 	out := map[string]plugin.Middleware{}
 	var errs []error
 	for _, name := range sortedKeys(snap.GetPlugins()) {
 		if reg == nil {
 			reg = plugin.NewRegistry()
 		}
-		mw, err := reg.Build(plugin.BuildContext{Logger: logger.With("plugin", name)}, name, snap.GetPlugins()[name])
+		mw, err := reg.Build(plugin.BuildContext{Logger: logger.With("plugin", name), ClientIP: trusted.RequestClientIP},
+			name, snap.GetPlugins()[name])
 		if err != nil {
 			errs = append(errs, err)
 			continue
