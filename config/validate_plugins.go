@@ -29,6 +29,20 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			v.fail(path+".path", "invalid path %q: must start with \"/\"", s)
 		}
 	},
+	"ip_restriction": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetIpRestriction()
+		if len(c.GetIpList()) == 0 {
+			v.fail(path+".ip_list", "required: IP addresses or CIDRs")
+		}
+		for i, s := range c.GetIpList() {
+			if _, err := ParseIPPrefix(s); err != nil {
+				v.fail(indexPath(path+".ip_list", i), "%v", err)
+			}
+		}
+		if t := c.GetType(); t != "" && t != "allow" && t != "deny" {
+			v.fail(path+".type", "%q is neither allow nor deny", t)
+		}
+	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
 		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {

@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
 	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
@@ -15,5 +16,6 @@ func Registry() *plugin.Registry {
 	ping.Register(r)
 	mock.Register(r)
 	redirect.Register(r)
+	iprestriction.Register(r)
 	return r
 }

@@ -898,6 +898,7 @@ type Plugin struct {
 	//	*Plugin_Ping
 	//	*Plugin_Mock
 	//	*Plugin_Redirect
+	//	*Plugin_IpRestriction
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -974,6 +975,15 @@ func (x *Plugin) GetRedirect() *RedirectPlugin {
 	return nil
 }
 
+func (x *Plugin) GetIpRestriction() *IpRestrictionPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_IpRestriction); ok {
+			return x.IpRestriction
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -993,11 +1003,18 @@ type Plugin_Redirect struct {
 	Redirect *RedirectPlugin `protobuf:"bytes,12,opt,name=redirect,proto3,oneof"`
 }
 
+type Plugin_IpRestriction struct {
+	// Options of category "ip_restriction".
+	IpRestriction *IpRestrictionPlugin `protobuf:"bytes,13,opt,name=ip_restriction,json=ipRestriction,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
 
 func (*Plugin_Redirect) isPlugin_Config() {}
+
+func (*Plugin_IpRestriction) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1282,6 +1299,74 @@ func (x *RedirectPlugin) GetHost() string {
 	return ""
 }
 
+// IpRestrictionPlugin allows or denies requests by the client's address,
+// resolved through settings.trusted_proxies (so a client behind a trusted
+// load balancer is judged by its own address, and a spoofed X-Forwarded-For
+// from an untrusted peer is ignored).
+type IpRestrictionPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// IP addresses and CIDRs ("10.0.0.0/8", "2001:db8::/32"). Required.
+	IpList []string `protobuf:"bytes,1,rep,name=ip_list,json=ipList,proto3" json:"ip_list,omitempty"`
+	// "allow": only listed clients pass; "deny": listed clients are refused.
+	// Default: "allow".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Body of the 403 answer. Default: "forbidden".
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IpRestrictionPlugin) Reset() {
+	*x = IpRestrictionPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IpRestrictionPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IpRestrictionPlugin) ProtoMessage() {}
+
+func (x *IpRestrictionPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IpRestrictionPlugin.ProtoReflect.Descriptor instead.
+func (*IpRestrictionPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *IpRestrictionPlugin) GetIpList() []string {
+	if x != nil {
+		return x.IpList
+	}
+	return nil
+}
+
+func (x *IpRestrictionPlugin) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *IpRestrictionPlugin) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1379,13 +1464,14 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xc1\x01\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x8a\x02\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
 	" \x01(\v2\x15.pingap.v1.PingPluginH\x00R\x04ping\x12+\n" +
 	"\x04mock\x18\v \x01(\v2\x15.pingap.v1.MockPluginH\x00R\x04mock\x127\n" +
-	"\bredirect\x18\f \x01(\v2\x19.pingap.v1.RedirectPluginH\x00R\bredirectB\b\n" +
+	"\bredirect\x18\f \x01(\v2\x19.pingap.v1.RedirectPluginH\x00R\bredirect\x12G\n" +
+	"\x0eip_restriction\x18\r \x01(\v2\x1e.pingap.v1.IpRestrictionPluginH\x00R\ripRestrictionB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -1407,7 +1493,11 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\rhttp_to_https\x18\x01 \x01(\bR\vhttpToHttps\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\rR\x06status\x12\x12\n" +
-	"\x04host\x18\x04 \x01(\tR\x04hostB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\x04host\x18\x04 \x01(\tR\x04host\"\\\n" +
+	"\x13IpRestrictionPlugin\x12\x17\n" +
+	"\aip_list\x18\x01 \x03(\tR\x06ipList\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessageB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -1421,7 +1511,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),            // 0: pingap.v1.Snapshot
 	(*Settings)(nil),            // 1: pingap.v1.Settings
@@ -1434,49 +1524,51 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*MockPlugin)(nil),          // 8: pingap.v1.MockPlugin
 	(*Certificate)(nil),         // 9: pingap.v1.Certificate
 	(*RedirectPlugin)(nil),      // 10: pingap.v1.RedirectPlugin
-	nil,                         // 11: pingap.v1.Snapshot.ServersEntry
-	nil,                         // 12: pingap.v1.Snapshot.LocationsEntry
-	nil,                         // 13: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                         // 14: pingap.v1.Snapshot.PluginsEntry
-	nil,                         // 15: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil), // 16: google.protobuf.Duration
+	(*IpRestrictionPlugin)(nil), // 11: pingap.v1.IpRestrictionPlugin
+	nil,                         // 12: pingap.v1.Snapshot.ServersEntry
+	nil,                         // 13: pingap.v1.Snapshot.LocationsEntry
+	nil,                         // 14: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                         // 15: pingap.v1.Snapshot.PluginsEntry
+	nil,                         // 16: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil), // 17: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	11, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	12, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	13, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	14, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	15, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	16, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	16, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	16, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	16, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	16, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	16, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	16, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	16, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	16, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	16, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	12, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	13, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	14, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	15, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	16, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	17, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	17, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	17, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	17, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	17, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	17, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	17, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	17, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	17, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	17, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	16, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	16, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	16, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	16, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	17, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	17, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	17, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	17, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
-	16, // 24: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	2,  // 25: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 26: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 27: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 28: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 29: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	11, // 24: pingap.v1.Plugin.ip_restriction:type_name -> pingap.v1.IpRestrictionPlugin
+	17, // 25: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	2,  // 26: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 27: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 28: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 29: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 30: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -1490,6 +1582,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_Ping)(nil),
 		(*Plugin_Mock)(nil),
 		(*Plugin_Redirect)(nil),
+		(*Plugin_IpRestriction)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1497,7 +1590,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
