@@ -43,6 +43,28 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			v.fail(path+".type", "%q is neither allow nor deny", t)
 		}
 	},
+	"response_headers": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetResponseHeaders()
+		for field, list := range map[string][]string{"add_headers": c.GetAddHeaders(), "set_headers": c.GetSetHeaders(),
+			"set_headers_not_exists": c.GetSetHeadersNotExists()} {
+			for i, h := range list {
+				if _, err := ParseHeader(h); err != nil {
+					v.fail(indexPath(path+"."+field, i), "%v", err)
+				}
+			}
+		}
+		for i, n := range c.GetRemoveHeaders() {
+			if !ValidHeaderName(strings.TrimSpace(n)) {
+				v.fail(indexPath(path+".remove_headers", i), "invalid header name %q", n)
+			}
+		}
+		for i, s := range c.GetRenameHeaders() {
+			from, to, ok := strings.Cut(s, ":")
+			if !ok || !ValidHeaderName(strings.TrimSpace(from)) || !ValidHeaderName(strings.TrimSpace(to)) {
+				v.fail(indexPath(path+".rename_headers", i), "want \"Old:New\", got %q", s)
+			}
+		}
+	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
 		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {

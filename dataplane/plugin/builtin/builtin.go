@@ -8,6 +8,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
 	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
+	"github.com/pingap-go/pingap/dataplane/plugin/responseheaders"
 )
 
 // Registry returns a new registry holding every built-in plugin.
@@ -17,5 +18,6 @@ func Registry() *plugin.Registry {
 	mock.Register(r)
 	redirect.Register(r)
 	iprestriction.Register(r)
+	responseheaders.Register(r)
 	return r
 }

@@ -27,6 +27,7 @@ func TestRegistryMatchesSchema(t *testing.T) {
 var (
 	tomlBlock = regexp.MustCompile("(?s)```toml\n(.*?)```")
 	testLine  = regexp.MustCompile(`(?m)^# test: (GET|HEAD|POST) (\S+) -> (\d{3}) ?(.*)$`)
+	headerLn  = regexp.MustCompile(`(?m)^# header: ([A-Za-z0-9-]+): ?(.*)$`)
 )
 
 // TestDocExamples loads every TOML example of docs/plugins.md, builds it
@@ -68,6 +69,11 @@ func TestDocExamples(t *testing.T) {
 			}
 			if m[4] != "" && strings.TrimSpace(string(body)) != m[4] {
 				t.Fatalf("%s %s: body %q, want %q", m[1], m[2], body, m[4])
+			}
+			for _, h := range headerLn.FindAllStringSubmatch(b[1], -1) {
+				if got := rec.Header().Get(h[1]); got != h[2] {
+					t.Errorf("%s %s: header %s = %q, want %q", m[1], m[2], h[1], got, h[2])
+				}
 			}
 		})
 	}

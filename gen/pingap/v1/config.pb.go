@@ -899,6 +899,7 @@ type Plugin struct {
 	//	*Plugin_Mock
 	//	*Plugin_Redirect
 	//	*Plugin_IpRestriction
+	//	*Plugin_ResponseHeaders
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -984,6 +985,15 @@ func (x *Plugin) GetIpRestriction() *IpRestrictionPlugin {
 	return nil
 }
 
+func (x *Plugin) GetResponseHeaders() *ResponseHeadersPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_ResponseHeaders); ok {
+			return x.ResponseHeaders
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1008,6 +1018,11 @@ type Plugin_IpRestriction struct {
 	IpRestriction *IpRestrictionPlugin `protobuf:"bytes,13,opt,name=ip_restriction,json=ipRestriction,proto3,oneof"`
 }
 
+type Plugin_ResponseHeaders struct {
+	// Options of category "response_headers".
+	ResponseHeaders *ResponseHeadersPlugin `protobuf:"bytes,14,opt,name=response_headers,json=responseHeaders,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1015,6 +1030,8 @@ func (*Plugin_Mock) isPlugin_Config() {}
 func (*Plugin_Redirect) isPlugin_Config() {}
 
 func (*Plugin_IpRestriction) isPlugin_Config() {}
+
+func (*Plugin_ResponseHeaders) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1367,6 +1384,99 @@ func (x *IpRestrictionPlugin) GetMessage() string {
 	return ""
 }
 
+// ResponseHeadersPlugin edits the headers of the response (or, with
+// on_request, of the request sent upstream). Operations apply in this order:
+// remove, rename, set, set-if-missing, add.
+type ResponseHeadersPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Headers appended, as "Name:value". Default: none.
+	AddHeaders []string `protobuf:"bytes,1,rep,name=add_headers,json=addHeaders,proto3" json:"add_headers,omitempty"`
+	// Headers set (replaced), as "Name:value". Default: none.
+	SetHeaders []string `protobuf:"bytes,2,rep,name=set_headers,json=setHeaders,proto3" json:"set_headers,omitempty"`
+	// Headers set only when absent, as "Name:value". Default: none.
+	SetHeadersNotExists []string `protobuf:"bytes,3,rep,name=set_headers_not_exists,json=setHeadersNotExists,proto3" json:"set_headers_not_exists,omitempty"`
+	// Names of headers removed. Default: none.
+	RemoveHeaders []string `protobuf:"bytes,4,rep,name=remove_headers,json=removeHeaders,proto3" json:"remove_headers,omitempty"`
+	// Headers renamed, as "Old:New" (values kept). Default: none.
+	RenameHeaders []string `protobuf:"bytes,5,rep,name=rename_headers,json=renameHeaders,proto3" json:"rename_headers,omitempty"`
+	// Edit the request sent upstream instead of the response. Default: false.
+	OnRequest     bool `protobuf:"varint,6,opt,name=on_request,json=onRequest,proto3" json:"on_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseHeadersPlugin) Reset() {
+	*x = ResponseHeadersPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseHeadersPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseHeadersPlugin) ProtoMessage() {}
+
+func (x *ResponseHeadersPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseHeadersPlugin.ProtoReflect.Descriptor instead.
+func (*ResponseHeadersPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ResponseHeadersPlugin) GetAddHeaders() []string {
+	if x != nil {
+		return x.AddHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPlugin) GetSetHeaders() []string {
+	if x != nil {
+		return x.SetHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPlugin) GetSetHeadersNotExists() []string {
+	if x != nil {
+		return x.SetHeadersNotExists
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPlugin) GetRemoveHeaders() []string {
+	if x != nil {
+		return x.RemoveHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPlugin) GetRenameHeaders() []string {
+	if x != nil {
+		return x.RenameHeaders
+	}
+	return nil
+}
+
+func (x *ResponseHeadersPlugin) GetOnRequest() bool {
+	if x != nil {
+		return x.OnRequest
+	}
+	return false
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1464,14 +1574,15 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x8a\x02\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xd9\x02\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
 	" \x01(\v2\x15.pingap.v1.PingPluginH\x00R\x04ping\x12+\n" +
 	"\x04mock\x18\v \x01(\v2\x15.pingap.v1.MockPluginH\x00R\x04mock\x127\n" +
 	"\bredirect\x18\f \x01(\v2\x19.pingap.v1.RedirectPluginH\x00R\bredirect\x12G\n" +
-	"\x0eip_restriction\x18\r \x01(\v2\x1e.pingap.v1.IpRestrictionPluginH\x00R\ripRestrictionB\b\n" +
+	"\x0eip_restriction\x18\r \x01(\v2\x1e.pingap.v1.IpRestrictionPluginH\x00R\ripRestriction\x12M\n" +
+	"\x10response_headers\x18\x0e \x01(\v2 .pingap.v1.ResponseHeadersPluginH\x00R\x0fresponseHeadersB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -1497,7 +1608,17 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x13IpRestrictionPlugin\x12\x17\n" +
 	"\aip_list\x18\x01 \x03(\tR\x06ipList\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessageB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xfb\x01\n" +
+	"\x15ResponseHeadersPlugin\x12\x1f\n" +
+	"\vadd_headers\x18\x01 \x03(\tR\n" +
+	"addHeaders\x12\x1f\n" +
+	"\vset_headers\x18\x02 \x03(\tR\n" +
+	"setHeaders\x123\n" +
+	"\x16set_headers_not_exists\x18\x03 \x03(\tR\x13setHeadersNotExists\x12%\n" +
+	"\x0eremove_headers\x18\x04 \x03(\tR\rremoveHeaders\x12%\n" +
+	"\x0erename_headers\x18\x05 \x03(\tR\rrenameHeaders\x12\x1d\n" +
+	"\n" +
+	"on_request\x18\x06 \x01(\bR\tonRequestB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -1511,64 +1632,66 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_pingap_v1_config_proto_goTypes = []any{
-	(*Snapshot)(nil),            // 0: pingap.v1.Snapshot
-	(*Settings)(nil),            // 1: pingap.v1.Settings
-	(*Server)(nil),              // 2: pingap.v1.Server
-	(*Location)(nil),            // 3: pingap.v1.Location
-	(*Upstream)(nil),            // 4: pingap.v1.Upstream
-	(*OutlierDetection)(nil),    // 5: pingap.v1.OutlierDetection
-	(*Plugin)(nil),              // 6: pingap.v1.Plugin
-	(*PingPlugin)(nil),          // 7: pingap.v1.PingPlugin
-	(*MockPlugin)(nil),          // 8: pingap.v1.MockPlugin
-	(*Certificate)(nil),         // 9: pingap.v1.Certificate
-	(*RedirectPlugin)(nil),      // 10: pingap.v1.RedirectPlugin
-	(*IpRestrictionPlugin)(nil), // 11: pingap.v1.IpRestrictionPlugin
-	nil,                         // 12: pingap.v1.Snapshot.ServersEntry
-	nil,                         // 13: pingap.v1.Snapshot.LocationsEntry
-	nil,                         // 14: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                         // 15: pingap.v1.Snapshot.PluginsEntry
-	nil,                         // 16: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil), // 17: google.protobuf.Duration
+	(*Snapshot)(nil),              // 0: pingap.v1.Snapshot
+	(*Settings)(nil),              // 1: pingap.v1.Settings
+	(*Server)(nil),                // 2: pingap.v1.Server
+	(*Location)(nil),              // 3: pingap.v1.Location
+	(*Upstream)(nil),              // 4: pingap.v1.Upstream
+	(*OutlierDetection)(nil),      // 5: pingap.v1.OutlierDetection
+	(*Plugin)(nil),                // 6: pingap.v1.Plugin
+	(*PingPlugin)(nil),            // 7: pingap.v1.PingPlugin
+	(*MockPlugin)(nil),            // 8: pingap.v1.MockPlugin
+	(*Certificate)(nil),           // 9: pingap.v1.Certificate
+	(*RedirectPlugin)(nil),        // 10: pingap.v1.RedirectPlugin
+	(*IpRestrictionPlugin)(nil),   // 11: pingap.v1.IpRestrictionPlugin
+	(*ResponseHeadersPlugin)(nil), // 12: pingap.v1.ResponseHeadersPlugin
+	nil,                           // 13: pingap.v1.Snapshot.ServersEntry
+	nil,                           // 14: pingap.v1.Snapshot.LocationsEntry
+	nil,                           // 15: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                           // 16: pingap.v1.Snapshot.PluginsEntry
+	nil,                           // 17: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	12, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	13, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	14, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	15, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	16, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	17, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	17, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	17, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	17, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	17, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	17, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	17, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	17, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	17, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	17, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	13, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	14, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	15, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	16, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	17, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	18, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	18, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	18, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	18, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	18, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	18, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	18, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	18, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	18, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	18, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	17, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	17, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	17, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	17, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	18, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	18, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	18, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	18, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
 	11, // 24: pingap.v1.Plugin.ip_restriction:type_name -> pingap.v1.IpRestrictionPlugin
-	17, // 25: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	2,  // 26: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 27: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 28: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 29: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 30: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	12, // 25: pingap.v1.Plugin.response_headers:type_name -> pingap.v1.ResponseHeadersPlugin
+	18, // 26: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	2,  // 27: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 28: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 29: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 30: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 31: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -1583,6 +1706,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_Mock)(nil),
 		(*Plugin_Redirect)(nil),
 		(*Plugin_IpRestriction)(nil),
+		(*Plugin_ResponseHeaders)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1590,7 +1714,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
