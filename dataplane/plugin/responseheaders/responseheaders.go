@@ -118,7 +118,7 @@ type writer struct {
 func (w *writer) WriteHeader(code int) {
 	if !w.done && code >= 200 {
 		w.done = true
-		w.e.apply(w.ResponseWriter.Header())
+		w.e.apply(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
