@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -39,9 +40,7 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 				v.fail(indexPath(path+".ip_list", i), "%v", err)
 			}
 		}
-		if t := c.GetType(); t != "" && t != "allow" && t != "deny" {
-			v.fail(path+".type", "%q is neither allow nor deny", t)
-		}
+		v.accessType(path, c.GetType())
 	},
 	"response_headers": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetResponseHeaders()
@@ -64,6 +63,30 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 				v.fail(indexPath(path+".rename_headers", i), "want \"Old:New\", got %q", s)
 			}
 		}
+	},
+	"ua_restriction": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetUaRestriction()
+		if len(c.GetUaList()) == 0 {
+			v.fail(path+".ua_list", "required: regular expressions")
+		}
+		for i, s := range c.GetUaList() {
+			if _, err := regexp.Compile(s); err != nil {
+				v.fail(indexPath(path+".ua_list", i), "invalid regex %q: %s", s, regexErr(err, s))
+			}
+		}
+		v.accessType(path, c.GetType())
+	},
+	"referer_restriction": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetRefererRestriction()
+		if len(c.GetRefererList()) == 0 {
+			v.fail(path+".referer_list", "required: hosts")
+		}
+		for i, s := range c.GetRefererList() {
+			if _, err := ParseHosts(s); err != nil {
+				v.fail(indexPath(path+".referer_list", i), "%v", err)
+			}
+		}
+		v.accessType(path, c.GetType())
 	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
@@ -125,4 +148,11 @@ func RedirectStatus(code int) bool {
 		return true
 	}
 	return false
+}
+
+// accessType checks an access-control plugin's type.
+func (v *validator) accessType(path, t string) {
+	if t != "" && t != "allow" && t != "deny" {
+		v.fail(path+".type", "%q is neither allow nor deny", t)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
+	"strconv"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -105,4 +106,28 @@ func Chain(h http.Handler, mws ...Middleware) http.Handler {
 		h = mws[i](h)
 	}
 	return h
+}
+
+// Forbidden answers 403 with a short plain-text body. Access-control
+// plugins use it so their refusals look alike and reveal nothing.
+func Forbidden(w http.ResponseWriter, body string) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte(body))
+}
+
+// AllowDeny parses an access list's type: "allow" or "deny" (empty is def).
+func AllowDeny(t, def string) (deny bool, err error) {
+	if t == "" {
+		t = def
+	}
+	switch t {
+	case "allow":
+		return false, nil
+	case "deny":
+		return true, nil
+	}
+	return false, fmt.Errorf("type: %q is neither allow nor deny", t)
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
 	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
+	"github.com/pingap-go/pingap/dataplane/plugin/refererrestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/responseheaders"
+	"github.com/pingap-go/pingap/dataplane/plugin/uarestriction"
 )
 
 // Registry returns a new registry holding every built-in plugin.
@@ -19,5 +21,7 @@ func Registry() *plugin.Registry {
 	redirect.Register(r)
 	iprestriction.Register(r)
 	responseheaders.Register(r)
+	uarestriction.Register(r)
+	refererrestriction.Register(r)
 	return r
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
@@ -33,13 +32,9 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 		}
 		prefixes = append(prefixes, p)
 	}
-	var deny bool
-	switch c.GetType() {
-	case "", "allow":
-	case "deny":
-		deny = true
-	default:
-		return nil, fmt.Errorf("type: %q is neither allow nor deny", c.GetType())
+	deny, err := plugin.AllowDeny(c.GetType(), "allow")
+	if err != nil {
+		return nil, err
 	}
 	body := c.GetMessage()
 	if body == "" {
@@ -60,11 +55,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 				}
 			}
 			if listed == deny {
-				h := w.Header()
-				h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-				h["Content-Length"] = []string{strconv.Itoa(len(body))}
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = w.Write([]byte(body))
+				plugin.Forbidden(w, body)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -900,6 +900,8 @@ type Plugin struct {
 	//	*Plugin_Redirect
 	//	*Plugin_IpRestriction
 	//	*Plugin_ResponseHeaders
+	//	*Plugin_UaRestriction
+	//	*Plugin_RefererRestriction
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -994,6 +996,24 @@ func (x *Plugin) GetResponseHeaders() *ResponseHeadersPlugin {
 	return nil
 }
 
+func (x *Plugin) GetUaRestriction() *UaRestrictionPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_UaRestriction); ok {
+			return x.UaRestriction
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetRefererRestriction() *RefererRestrictionPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_RefererRestriction); ok {
+			return x.RefererRestriction
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1023,6 +1043,16 @@ type Plugin_ResponseHeaders struct {
 	ResponseHeaders *ResponseHeadersPlugin `protobuf:"bytes,14,opt,name=response_headers,json=responseHeaders,proto3,oneof"`
 }
 
+type Plugin_UaRestriction struct {
+	// Options of category "ua_restriction".
+	UaRestriction *UaRestrictionPlugin `protobuf:"bytes,15,opt,name=ua_restriction,json=uaRestriction,proto3,oneof"`
+}
+
+type Plugin_RefererRestriction struct {
+	// Options of category "referer_restriction".
+	RefererRestriction *RefererRestrictionPlugin `protobuf:"bytes,16,opt,name=referer_restriction,json=refererRestriction,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1032,6 +1062,10 @@ func (*Plugin_Redirect) isPlugin_Config() {}
 func (*Plugin_IpRestriction) isPlugin_Config() {}
 
 func (*Plugin_ResponseHeaders) isPlugin_Config() {}
+
+func (*Plugin_UaRestriction) isPlugin_Config() {}
+
+func (*Plugin_RefererRestriction) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1477,6 +1511,149 @@ func (x *ResponseHeadersPlugin) GetOnRequest() bool {
 	return false
 }
 
+// UaRestrictionPlugin allows or denies requests by their User-Agent.
+type UaRestrictionPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Regular expressions matched against the User-Agent (anywhere, unless
+	// anchored). Required.
+	UaList []string `protobuf:"bytes,1,rep,name=ua_list,json=uaList,proto3" json:"ua_list,omitempty"`
+	// "allow": only matching agents pass; "deny": matching agents are
+	// refused. Default: "deny".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Body of the 403 answer. Default: "forbidden".
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UaRestrictionPlugin) Reset() {
+	*x = UaRestrictionPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UaRestrictionPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UaRestrictionPlugin) ProtoMessage() {}
+
+func (x *UaRestrictionPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UaRestrictionPlugin.ProtoReflect.Descriptor instead.
+func (*UaRestrictionPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UaRestrictionPlugin) GetUaList() []string {
+	if x != nil {
+		return x.UaList
+	}
+	return nil
+}
+
+func (x *UaRestrictionPlugin) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *UaRestrictionPlugin) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// RefererRestrictionPlugin allows or denies requests by the host of their
+// Referer header (hot-link protection).
+type RefererRestrictionPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Hosts as in a location's host: exact ("example.com"), wildcard
+	// ("*.example.com") or regex ("~^cdn[0-9]+\\.example\\.com$"). Required.
+	RefererList []string `protobuf:"bytes,1,rep,name=referer_list,json=refererList,proto3" json:"referer_list,omitempty"`
+	// "allow": only listed referers pass (a request without a Referer too,
+	// unless block_empty); "deny": listed referers are refused.
+	// Default: "allow".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Body of the 403 answer. Default: "forbidden".
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// With type "allow", refuse requests that carry no Referer. Default: false.
+	BlockEmpty    bool `protobuf:"varint,4,opt,name=block_empty,json=blockEmpty,proto3" json:"block_empty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefererRestrictionPlugin) Reset() {
+	*x = RefererRestrictionPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefererRestrictionPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefererRestrictionPlugin) ProtoMessage() {}
+
+func (x *RefererRestrictionPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefererRestrictionPlugin.ProtoReflect.Descriptor instead.
+func (*RefererRestrictionPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RefererRestrictionPlugin) GetRefererList() []string {
+	if x != nil {
+		return x.RefererList
+	}
+	return nil
+}
+
+func (x *RefererRestrictionPlugin) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *RefererRestrictionPlugin) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RefererRestrictionPlugin) GetBlockEmpty() bool {
+	if x != nil {
+		return x.BlockEmpty
+	}
+	return false
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1574,7 +1751,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xd9\x02\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xfa\x03\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -1582,7 +1759,9 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x04mock\x18\v \x01(\v2\x15.pingap.v1.MockPluginH\x00R\x04mock\x127\n" +
 	"\bredirect\x18\f \x01(\v2\x19.pingap.v1.RedirectPluginH\x00R\bredirect\x12G\n" +
 	"\x0eip_restriction\x18\r \x01(\v2\x1e.pingap.v1.IpRestrictionPluginH\x00R\ripRestriction\x12M\n" +
-	"\x10response_headers\x18\x0e \x01(\v2 .pingap.v1.ResponseHeadersPluginH\x00R\x0fresponseHeadersB\b\n" +
+	"\x10response_headers\x18\x0e \x01(\v2 .pingap.v1.ResponseHeadersPluginH\x00R\x0fresponseHeaders\x12G\n" +
+	"\x0eua_restriction\x18\x0f \x01(\v2\x1e.pingap.v1.UaRestrictionPluginH\x00R\ruaRestriction\x12V\n" +
+	"\x13referer_restriction\x18\x10 \x01(\v2#.pingap.v1.RefererRestrictionPluginH\x00R\x12refererRestrictionB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -1618,7 +1797,17 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x0eremove_headers\x18\x04 \x03(\tR\rremoveHeaders\x12%\n" +
 	"\x0erename_headers\x18\x05 \x03(\tR\rrenameHeaders\x12\x1d\n" +
 	"\n" +
-	"on_request\x18\x06 \x01(\bR\tonRequestB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"on_request\x18\x06 \x01(\bR\tonRequest\"\\\n" +
+	"\x13UaRestrictionPlugin\x12\x17\n" +
+	"\aua_list\x18\x01 \x03(\tR\x06uaList\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\x8c\x01\n" +
+	"\x18RefererRestrictionPlugin\x12!\n" +
+	"\freferer_list\x18\x01 \x03(\tR\vrefererList\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x1f\n" +
+	"\vblock_empty\x18\x04 \x01(\bR\n" +
+	"blockEmptyB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -1632,66 +1821,70 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_pingap_v1_config_proto_goTypes = []any{
-	(*Snapshot)(nil),              // 0: pingap.v1.Snapshot
-	(*Settings)(nil),              // 1: pingap.v1.Settings
-	(*Server)(nil),                // 2: pingap.v1.Server
-	(*Location)(nil),              // 3: pingap.v1.Location
-	(*Upstream)(nil),              // 4: pingap.v1.Upstream
-	(*OutlierDetection)(nil),      // 5: pingap.v1.OutlierDetection
-	(*Plugin)(nil),                // 6: pingap.v1.Plugin
-	(*PingPlugin)(nil),            // 7: pingap.v1.PingPlugin
-	(*MockPlugin)(nil),            // 8: pingap.v1.MockPlugin
-	(*Certificate)(nil),           // 9: pingap.v1.Certificate
-	(*RedirectPlugin)(nil),        // 10: pingap.v1.RedirectPlugin
-	(*IpRestrictionPlugin)(nil),   // 11: pingap.v1.IpRestrictionPlugin
-	(*ResponseHeadersPlugin)(nil), // 12: pingap.v1.ResponseHeadersPlugin
-	nil,                           // 13: pingap.v1.Snapshot.ServersEntry
-	nil,                           // 14: pingap.v1.Snapshot.LocationsEntry
-	nil,                           // 15: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                           // 16: pingap.v1.Snapshot.PluginsEntry
-	nil,                           // 17: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
+	(*Settings)(nil),                 // 1: pingap.v1.Settings
+	(*Server)(nil),                   // 2: pingap.v1.Server
+	(*Location)(nil),                 // 3: pingap.v1.Location
+	(*Upstream)(nil),                 // 4: pingap.v1.Upstream
+	(*OutlierDetection)(nil),         // 5: pingap.v1.OutlierDetection
+	(*Plugin)(nil),                   // 6: pingap.v1.Plugin
+	(*PingPlugin)(nil),               // 7: pingap.v1.PingPlugin
+	(*MockPlugin)(nil),               // 8: pingap.v1.MockPlugin
+	(*Certificate)(nil),              // 9: pingap.v1.Certificate
+	(*RedirectPlugin)(nil),           // 10: pingap.v1.RedirectPlugin
+	(*IpRestrictionPlugin)(nil),      // 11: pingap.v1.IpRestrictionPlugin
+	(*ResponseHeadersPlugin)(nil),    // 12: pingap.v1.ResponseHeadersPlugin
+	(*UaRestrictionPlugin)(nil),      // 13: pingap.v1.UaRestrictionPlugin
+	(*RefererRestrictionPlugin)(nil), // 14: pingap.v1.RefererRestrictionPlugin
+	nil,                              // 15: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 16: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 17: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 18: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 19: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 20: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	13, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	14, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	15, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	16, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	17, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	18, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	18, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	18, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	18, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	18, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	18, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	18, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	18, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	18, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	18, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	15, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	16, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	17, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	18, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	19, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	20, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	20, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	20, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	20, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	20, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	20, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	20, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	20, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	20, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	20, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	18, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	18, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	18, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	18, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	20, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	20, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	20, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	20, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
 	11, // 24: pingap.v1.Plugin.ip_restriction:type_name -> pingap.v1.IpRestrictionPlugin
 	12, // 25: pingap.v1.Plugin.response_headers:type_name -> pingap.v1.ResponseHeadersPlugin
-	18, // 26: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	2,  // 27: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 28: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 29: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 30: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 31: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	13, // 26: pingap.v1.Plugin.ua_restriction:type_name -> pingap.v1.UaRestrictionPlugin
+	14, // 27: pingap.v1.Plugin.referer_restriction:type_name -> pingap.v1.RefererRestrictionPlugin
+	20, // 28: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	2,  // 29: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 30: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 31: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 32: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 33: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -1707,6 +1900,8 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_Redirect)(nil),
 		(*Plugin_IpRestriction)(nil),
 		(*Plugin_ResponseHeaders)(nil),
+		(*Plugin_UaRestriction)(nil),
+		(*Plugin_RefererRestriction)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1714,7 +1909,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

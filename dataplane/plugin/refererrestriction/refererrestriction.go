@@ -1,0 +1,96 @@
+// Package refererrestriction is the "referer_restriction" plugin: it allows
+// or denies requests by the host of their Referer (hot-link protection),
+// with the host patterns of locations.
+package refererrestriction
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/plugin"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+)
+
+// Category is the plugin's category name.
+const Category = "referer_restriction"
+
+// Register adds the plugin to r.
+func Register(r *plugin.Registry) { r.Register(Category, New) }
+
+// New parses the host patterns once.
+func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
+	c := cfg.GetRefererRestriction()
+	if len(c.GetRefererList()) == 0 {
+		return nil, fmt.Errorf("referer_list: required")
+	}
+	var patterns []config.HostPattern
+	for i, s := range c.GetRefererList() {
+		ps, err := config.ParseHosts(s)
+		if err != nil {
+			return nil, fmt.Errorf("referer_list[%d]: %w", i, err)
+		}
+		patterns = append(patterns, ps...)
+	}
+	deny, err := plugin.AllowDeny(c.GetType(), "allow")
+	if err != nil {
+		return nil, err
+	}
+	body := c.GetMessage()
+	if body == "" {
+		body = "forbidden"
+	}
+	blockEmpty := c.GetBlockEmpty()
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ref := r.Header.Get("Referer")
+			if ref == "" {
+				if !deny && blockEmpty {
+					plugin.Forbidden(w, body)
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			if matches(patterns, refererHost(ref)) == deny {
+				plugin.Forbidden(w, body)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, nil
+}
+
+// refererHost is the lower-case host of a Referer URL, "" if it has none.
+func refererHost(ref string) string {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+}
+
+func matches(patterns []config.HostPattern, host string) bool {
+	if host == "" {
+		return false
+	}
+	for _, p := range patterns {
+		switch p.Kind {
+		case config.HostExact:
+			if host == strings.Trim(p.Value, "[]") {
+				return true
+			}
+		case config.HostWildcard:
+			if strings.HasSuffix(host, p.Value) {
+				return true
+			}
+		case config.HostRegex:
+			if p.Regex.MatchString(host) {
+				return true
+			}
+		}
+	}
+	return false
+}
