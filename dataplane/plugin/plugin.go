@@ -9,8 +9,10 @@
 package plugin
 
 import (
+	"bufio"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"sort"
@@ -130,4 +132,44 @@ func AllowDeny(t, def string) (deny bool, err error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("type: %q is neither allow nor deny", t)
+}
+
+// OnHeaders wraps w so that edit runs on the response headers once, just
+// before they are written (by WriteHeader with a final status, or by the
+// first Write). The wrapper keeps http.Flusher, http.Hijacker and
+// http.ResponseController working.
+func OnHeaders(w http.ResponseWriter, edit func(http.Header)) http.ResponseWriter {
+	return &headerWriter{ResponseWriter: w, edit: edit}
+}
+
+type headerWriter struct {
+	http.ResponseWriter
+	edit func(http.Header)
+	done bool
+}
+
+func (w *headerWriter) WriteHeader(code int) {
+	if !w.done && code >= 200 {
+		w.done = true
+		w.edit(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *headerWriter) Write(p []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *headerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush keeps the writer an http.Flusher.
+func (w *headerWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Hijack keeps the writer an http.Hijacker (upgrades pass through).
+func (w *headerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }

@@ -4,9 +4,7 @@
 package responseheaders
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -103,40 +101,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(&writer{ResponseWriter: w, e: e}, r)
+			next.ServeHTTP(plugin.OnHeaders(w, e.apply), r)
 		})
 	}, nil
-}
-
-// writer applies the edits just before the response headers go out.
-type writer struct {
-	http.ResponseWriter
-	e    *edits
-	done bool
-}
-
-func (w *writer) WriteHeader(code int) {
-	if !w.done && code >= 200 {
-		w.done = true
-		w.e.apply(w.Header())
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *writer) Write(p []byte) (int, error) {
-	if !w.done {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Flush keeps the writer an http.Flusher.
-func (w *writer) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
-
-// Hijack keeps the writer an http.Hijacker (upgrades pass through).
-func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
