@@ -88,6 +88,11 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 		}
 		v.accessType(path, c.GetType())
 	},
+	"cors": func(v *validator, path string, p *pb.Plugin) {
+		if _, _, _, err := ParseCORSOrigins(p.GetCors().GetAllowOrigin()); err != nil {
+			v.fail(path+".allow_origin", "%v", err)
+		}
+	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
 		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {

@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/cors"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
@@ -23,5 +24,6 @@ func Registry() *plugin.Registry {
 	responseheaders.Register(r)
 	uarestriction.Register(r)
 	refererrestriction.Register(r)
+	cors.Register(r)
 	return r
 }

@@ -26,7 +26,8 @@ func TestRegistryMatchesSchema(t *testing.T) {
 
 var (
 	tomlBlock = regexp.MustCompile("(?s)```toml\n(.*?)```")
-	testLine  = regexp.MustCompile(`(?m)^# test: (GET|HEAD|POST) (\S+) -> (\d{3}) ?(.*)$`)
+	testLine  = regexp.MustCompile(`(?m)^# test: (GET|HEAD|POST|OPTIONS) (\S+) -> (\d{3}) ?(.*)$`)
+	reqHeader = regexp.MustCompile(`(?m)^# request-header: ([A-Za-z0-9-]+): ?(.*)$`)
 	headerLn  = regexp.MustCompile(`(?m)^# header: ([A-Za-z0-9-]+): ?(.*)$`)
 )
 
@@ -62,7 +63,11 @@ func TestDocExamples(t *testing.T) {
 				t.Fatal("examples must define [servers.web]")
 			}
 			rec := httptest.NewRecorder()
-			srv.Handler.ServeHTTP(rec, httptest.NewRequest(m[1], m[2], nil))
+			req := httptest.NewRequest(m[1], m[2], nil)
+			for _, h := range reqHeader.FindAllStringSubmatch(b[1], -1) {
+				req.Header.Add(h[1], h[2])
+			}
+			srv.Handler.ServeHTTP(rec, req)
 			body, _ := io.ReadAll(rec.Body)
 			if want, _ := strconv.Atoi(m[3]); rec.Code != want {
 				t.Fatalf("%s %s: status %d, want %d (body %q)", m[1], m[2], rec.Code, want, body)

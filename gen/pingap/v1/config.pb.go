@@ -902,6 +902,7 @@ type Plugin struct {
 	//	*Plugin_ResponseHeaders
 	//	*Plugin_UaRestriction
 	//	*Plugin_RefererRestriction
+	//	*Plugin_Cors
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1014,6 +1015,15 @@ func (x *Plugin) GetRefererRestriction() *RefererRestrictionPlugin {
 	return nil
 }
 
+func (x *Plugin) GetCors() *CorsPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Cors); ok {
+			return x.Cors
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1053,6 +1063,11 @@ type Plugin_RefererRestriction struct {
 	RefererRestriction *RefererRestrictionPlugin `protobuf:"bytes,16,opt,name=referer_restriction,json=refererRestriction,proto3,oneof"`
 }
 
+type Plugin_Cors struct {
+	// Options of category "cors".
+	Cors *CorsPlugin `protobuf:"bytes,17,opt,name=cors,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1066,6 +1081,8 @@ func (*Plugin_ResponseHeaders) isPlugin_Config() {}
 func (*Plugin_UaRestriction) isPlugin_Config() {}
 
 func (*Plugin_RefererRestriction) isPlugin_Config() {}
+
+func (*Plugin_Cors) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1654,6 +1671,103 @@ func (x *RefererRestrictionPlugin) GetBlockEmpty() bool {
 	return false
 }
 
+// CorsPlugin answers CORS preflight requests itself and adds the CORS
+// headers to responses for allowed origins.
+type CorsPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allowed origins, comma-separated: exact ("https://app.example.com"),
+	// a subdomain wildcard ("https://*.example.com", or "*.example.com" for
+	// any scheme), "*" (any origin; sent as "*" unless allow_credential), or
+	// "$http_origin" (any origin, echoed back). Required.
+	AllowOrigin string `protobuf:"bytes,1,opt,name=allow_origin,json=allowOrigin,proto3" json:"allow_origin,omitempty"`
+	// Methods allowed in preflight answers, comma-separated.
+	// Default: "GET, HEAD, POST, PUT, PATCH, DELETE".
+	AllowMethods string `protobuf:"bytes,2,opt,name=allow_methods,json=allowMethods,proto3" json:"allow_methods,omitempty"`
+	// Request headers allowed, comma-separated. Default: the headers the
+	// preflight asks for.
+	AllowHeaders string `protobuf:"bytes,3,opt,name=allow_headers,json=allowHeaders,proto3" json:"allow_headers,omitempty"`
+	// Response headers exposed to the page, comma-separated. Default: none.
+	ExposeHeaders string `protobuf:"bytes,4,opt,name=expose_headers,json=exposeHeaders,proto3" json:"expose_headers,omitempty"`
+	// Allow credentials (cookies, authorization). Default: false.
+	AllowCredential bool `protobuf:"varint,5,opt,name=allow_credential,json=allowCredential,proto3" json:"allow_credential,omitempty"`
+	// How long a browser may cache a preflight answer. Default: unset.
+	MaxAge        *durationpb.Duration `protobuf:"bytes,6,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CorsPlugin) Reset() {
+	*x = CorsPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorsPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorsPlugin) ProtoMessage() {}
+
+func (x *CorsPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorsPlugin.ProtoReflect.Descriptor instead.
+func (*CorsPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CorsPlugin) GetAllowOrigin() string {
+	if x != nil {
+		return x.AllowOrigin
+	}
+	return ""
+}
+
+func (x *CorsPlugin) GetAllowMethods() string {
+	if x != nil {
+		return x.AllowMethods
+	}
+	return ""
+}
+
+func (x *CorsPlugin) GetAllowHeaders() string {
+	if x != nil {
+		return x.AllowHeaders
+	}
+	return ""
+}
+
+func (x *CorsPlugin) GetExposeHeaders() string {
+	if x != nil {
+		return x.ExposeHeaders
+	}
+	return ""
+}
+
+func (x *CorsPlugin) GetAllowCredential() bool {
+	if x != nil {
+		return x.AllowCredential
+	}
+	return false
+}
+
+func (x *CorsPlugin) GetMaxAge() *durationpb.Duration {
+	if x != nil {
+		return x.MaxAge
+	}
+	return nil
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1751,7 +1865,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xfa\x03\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xa7\x04\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -1761,7 +1875,8 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x0eip_restriction\x18\r \x01(\v2\x1e.pingap.v1.IpRestrictionPluginH\x00R\ripRestriction\x12M\n" +
 	"\x10response_headers\x18\x0e \x01(\v2 .pingap.v1.ResponseHeadersPluginH\x00R\x0fresponseHeaders\x12G\n" +
 	"\x0eua_restriction\x18\x0f \x01(\v2\x1e.pingap.v1.UaRestrictionPluginH\x00R\ruaRestriction\x12V\n" +
-	"\x13referer_restriction\x18\x10 \x01(\v2#.pingap.v1.RefererRestrictionPluginH\x00R\x12refererRestrictionB\b\n" +
+	"\x13referer_restriction\x18\x10 \x01(\v2#.pingap.v1.RefererRestrictionPluginH\x00R\x12refererRestriction\x12+\n" +
+	"\x04cors\x18\x11 \x01(\v2\x15.pingap.v1.CorsPluginH\x00R\x04corsB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -1807,7 +1922,15 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x1f\n" +
 	"\vblock_empty\x18\x04 \x01(\bR\n" +
-	"blockEmptyB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"blockEmpty\"\xff\x01\n" +
+	"\n" +
+	"CorsPlugin\x12!\n" +
+	"\fallow_origin\x18\x01 \x01(\tR\vallowOrigin\x12#\n" +
+	"\rallow_methods\x18\x02 \x01(\tR\fallowMethods\x12#\n" +
+	"\rallow_headers\x18\x03 \x01(\tR\fallowHeaders\x12%\n" +
+	"\x0eexpose_headers\x18\x04 \x01(\tR\rexposeHeaders\x12)\n" +
+	"\x10allow_credential\x18\x05 \x01(\bR\x0fallowCredential\x122\n" +
+	"\amax_age\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06maxAgeB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -1821,7 +1944,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -1838,35 +1961,36 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*ResponseHeadersPlugin)(nil),    // 12: pingap.v1.ResponseHeadersPlugin
 	(*UaRestrictionPlugin)(nil),      // 13: pingap.v1.UaRestrictionPlugin
 	(*RefererRestrictionPlugin)(nil), // 14: pingap.v1.RefererRestrictionPlugin
-	nil,                              // 15: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 16: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 17: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 18: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 19: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 20: google.protobuf.Duration
+	(*CorsPlugin)(nil),               // 15: pingap.v1.CorsPlugin
+	nil,                              // 16: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 17: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 18: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 19: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 20: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 21: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	15, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	16, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	17, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	18, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	19, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	20, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	20, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	20, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	20, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	20, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	20, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	20, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	20, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	20, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	20, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	16, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	17, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	18, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	19, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	20, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	21, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	21, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	21, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	21, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	21, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	21, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	21, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	21, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	21, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	21, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	20, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	20, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	20, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	20, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	21, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	21, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	21, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	21, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -1874,17 +1998,19 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	12, // 25: pingap.v1.Plugin.response_headers:type_name -> pingap.v1.ResponseHeadersPlugin
 	13, // 26: pingap.v1.Plugin.ua_restriction:type_name -> pingap.v1.UaRestrictionPlugin
 	14, // 27: pingap.v1.Plugin.referer_restriction:type_name -> pingap.v1.RefererRestrictionPlugin
-	20, // 28: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	2,  // 29: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 30: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 31: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 32: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 33: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	15, // 28: pingap.v1.Plugin.cors:type_name -> pingap.v1.CorsPlugin
+	21, // 29: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	21, // 30: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	2,  // 31: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 32: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 33: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 34: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 35: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -1902,6 +2028,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_ResponseHeaders)(nil),
 		(*Plugin_UaRestriction)(nil),
 		(*Plugin_RefererRestriction)(nil),
+		(*Plugin_Cors)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1909,7 +2036,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
