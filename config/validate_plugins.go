@@ -93,6 +93,18 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			v.fail(path+".allow_origin", "%v", err)
 		}
 	},
+	"request_id": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetRequestId()
+		if a := c.GetAlgorithm(); a != "" && a != "uuid" && a != "nanoid" {
+			v.fail(path+".algorithm", "%q is neither uuid nor nanoid", a)
+		}
+		if n := c.GetSize(); n != 0 && (n < 8 || n > 64) {
+			v.fail(path+".size", "%d is outside 8..64", n)
+		}
+		if h := c.GetHeaderName(); h != "" && !ValidHeaderName(h) {
+			v.fail(path+".header_name", "%q is not a header name", h)
+		}
+	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
 		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {

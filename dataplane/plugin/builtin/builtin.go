@@ -10,6 +10,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
 	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
 	"github.com/pingap-go/pingap/dataplane/plugin/refererrestriction"
+	"github.com/pingap-go/pingap/dataplane/plugin/requestid"
 	"github.com/pingap-go/pingap/dataplane/plugin/responseheaders"
 	"github.com/pingap-go/pingap/dataplane/plugin/uarestriction"
 )
@@ -25,5 +26,6 @@ func Registry() *plugin.Registry {
 	uarestriction.Register(r)
 	refererrestriction.Register(r)
 	cors.Register(r)
+	requestid.Register(r)
 	return r
 }

@@ -903,6 +903,7 @@ type Plugin struct {
 	//	*Plugin_UaRestriction
 	//	*Plugin_RefererRestriction
 	//	*Plugin_Cors
+	//	*Plugin_RequestId
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1024,6 +1025,15 @@ func (x *Plugin) GetCors() *CorsPlugin {
 	return nil
 }
 
+func (x *Plugin) GetRequestId() *RequestIdPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_RequestId); ok {
+			return x.RequestId
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1068,6 +1078,11 @@ type Plugin_Cors struct {
 	Cors *CorsPlugin `protobuf:"bytes,17,opt,name=cors,proto3,oneof"`
 }
 
+type Plugin_RequestId struct {
+	// Options of category "request_id".
+	RequestId *RequestIdPlugin `protobuf:"bytes,18,opt,name=request_id,json=requestId,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1083,6 +1098,8 @@ func (*Plugin_UaRestriction) isPlugin_Config() {}
 func (*Plugin_RefererRestriction) isPlugin_Config() {}
 
 func (*Plugin_Cors) isPlugin_Config() {}
+
+func (*Plugin_RequestId) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1768,6 +1785,72 @@ func (x *CorsPlugin) GetMaxAge() *durationpb.Duration {
 	return nil
 }
 
+// RequestIdPlugin gives every request an id, sent upstream and back to the
+// client in one header. A valid incoming id (up to 128 characters of
+// letters, digits and "-_.:") is kept, so ids chain through proxies.
+type RequestIdPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "uuid" (UUIDv7: time-ordered) or "nanoid". Default: "uuid".
+	Algorithm string `protobuf:"bytes,1,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// Length of a nanoid, 8..64. Default: 21.
+	Size uint32 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// The header carrying the id. Default: "X-Request-Id".
+	HeaderName    string `protobuf:"bytes,3,opt,name=header_name,json=headerName,proto3" json:"header_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestIdPlugin) Reset() {
+	*x = RequestIdPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestIdPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestIdPlugin) ProtoMessage() {}
+
+func (x *RequestIdPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestIdPlugin.ProtoReflect.Descriptor instead.
+func (*RequestIdPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RequestIdPlugin) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *RequestIdPlugin) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *RequestIdPlugin) GetHeaderName() string {
+	if x != nil {
+		return x.HeaderName
+	}
+	return ""
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1865,7 +1948,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xa7\x04\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xe4\x04\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -1876,7 +1959,9 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x10response_headers\x18\x0e \x01(\v2 .pingap.v1.ResponseHeadersPluginH\x00R\x0fresponseHeaders\x12G\n" +
 	"\x0eua_restriction\x18\x0f \x01(\v2\x1e.pingap.v1.UaRestrictionPluginH\x00R\ruaRestriction\x12V\n" +
 	"\x13referer_restriction\x18\x10 \x01(\v2#.pingap.v1.RefererRestrictionPluginH\x00R\x12refererRestriction\x12+\n" +
-	"\x04cors\x18\x11 \x01(\v2\x15.pingap.v1.CorsPluginH\x00R\x04corsB\b\n" +
+	"\x04cors\x18\x11 \x01(\v2\x15.pingap.v1.CorsPluginH\x00R\x04cors\x12;\n" +
+	"\n" +
+	"request_id\x18\x12 \x01(\v2\x1a.pingap.v1.RequestIdPluginH\x00R\trequestIdB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -1930,7 +2015,12 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\rallow_headers\x18\x03 \x01(\tR\fallowHeaders\x12%\n" +
 	"\x0eexpose_headers\x18\x04 \x01(\tR\rexposeHeaders\x12)\n" +
 	"\x10allow_credential\x18\x05 \x01(\bR\x0fallowCredential\x122\n" +
-	"\amax_age\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06maxAgeB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\amax_age\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\"d\n" +
+	"\x0fRequestIdPlugin\x12\x1c\n" +
+	"\talgorithm\x18\x01 \x01(\tR\talgorithm\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\rR\x04size\x12\x1f\n" +
+	"\vheader_name\x18\x03 \x01(\tR\n" +
+	"headerNameB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -1944,7 +2034,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -1962,35 +2052,36 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*UaRestrictionPlugin)(nil),      // 13: pingap.v1.UaRestrictionPlugin
 	(*RefererRestrictionPlugin)(nil), // 14: pingap.v1.RefererRestrictionPlugin
 	(*CorsPlugin)(nil),               // 15: pingap.v1.CorsPlugin
-	nil,                              // 16: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 17: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 18: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 19: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 20: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 21: google.protobuf.Duration
+	(*RequestIdPlugin)(nil),          // 16: pingap.v1.RequestIdPlugin
+	nil,                              // 17: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 18: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 19: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 20: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 21: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 22: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	16, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	17, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	18, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	19, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	20, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	21, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	21, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	21, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	21, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	21, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	21, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	21, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	21, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	21, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	21, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	17, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	18, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	19, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	20, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	21, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	22, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	22, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	22, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	22, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	22, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	22, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	22, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	22, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	22, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	22, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	21, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	21, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	21, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	21, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	22, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	22, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	22, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	22, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -1999,18 +2090,19 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	13, // 26: pingap.v1.Plugin.ua_restriction:type_name -> pingap.v1.UaRestrictionPlugin
 	14, // 27: pingap.v1.Plugin.referer_restriction:type_name -> pingap.v1.RefererRestrictionPlugin
 	15, // 28: pingap.v1.Plugin.cors:type_name -> pingap.v1.CorsPlugin
-	21, // 29: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	21, // 30: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	2,  // 31: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 32: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 33: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 34: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 35: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	16, // 29: pingap.v1.Plugin.request_id:type_name -> pingap.v1.RequestIdPlugin
+	22, // 30: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	22, // 31: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	2,  // 32: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 33: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 34: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 35: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 36: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -2029,6 +2121,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_UaRestriction)(nil),
 		(*Plugin_RefererRestriction)(nil),
 		(*Plugin_Cors)(nil),
+		(*Plugin_RequestId)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2036,7 +2129,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
