@@ -105,6 +105,26 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			v.fail(path+".header_name", "%q is not a header name", h)
 		}
 	},
+	"key_auth": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetKeyAuth()
+		if len(c.GetKeys()) == 0 {
+			v.fail(path+".keys", "required: at least one key")
+		}
+		for i, k := range c.GetKeys() {
+			if k == "" {
+				v.fail(indexPath(path+".keys", i), "empty key")
+			}
+		}
+		switch c.GetLookup() {
+		case "", "header":
+			if n := c.GetName(); n != "" && !ValidHeaderName(n) {
+				v.fail(path+".name", "%q is not a header name", n)
+			}
+		case "query":
+		default:
+			v.fail(path+".lookup", "%q is neither header nor query", c.GetLookup())
+		}
+	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
 		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {

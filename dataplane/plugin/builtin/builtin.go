@@ -6,6 +6,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
+	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
 	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
@@ -27,5 +28,6 @@ func Registry() *plugin.Registry {
 	refererrestriction.Register(r)
 	cors.Register(r)
 	requestid.Register(r)
+	keyauth.Register(r)
 	return r
 }

@@ -904,6 +904,7 @@ type Plugin struct {
 	//	*Plugin_RefererRestriction
 	//	*Plugin_Cors
 	//	*Plugin_RequestId
+	//	*Plugin_KeyAuth
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1034,6 +1035,15 @@ func (x *Plugin) GetRequestId() *RequestIdPlugin {
 	return nil
 }
 
+func (x *Plugin) GetKeyAuth() *KeyAuthPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_KeyAuth); ok {
+			return x.KeyAuth
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1083,6 +1093,11 @@ type Plugin_RequestId struct {
 	RequestId *RequestIdPlugin `protobuf:"bytes,18,opt,name=request_id,json=requestId,proto3,oneof"`
 }
 
+type Plugin_KeyAuth struct {
+	// Options of category "key_auth".
+	KeyAuth *KeyAuthPlugin `protobuf:"bytes,19,opt,name=key_auth,json=keyAuth,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1100,6 +1115,8 @@ func (*Plugin_RefererRestriction) isPlugin_Config() {}
 func (*Plugin_Cors) isPlugin_Config() {}
 
 func (*Plugin_RequestId) isPlugin_Config() {}
+
+func (*Plugin_KeyAuth) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1851,6 +1868,81 @@ func (x *RequestIdPlugin) GetHeaderName() string {
 	return ""
 }
 
+// KeyAuthPlugin lets through only requests that carry one of the keys, in a
+// header or a query parameter. Keys are compared in constant time and never
+// logged; a failure answers 401 without saying why.
+type KeyAuthPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the key is: "header" or "query". Default: "header".
+	Lookup string `protobuf:"bytes,1,opt,name=lookup,proto3" json:"lookup,omitempty"`
+	// The header or query parameter name. Default: "X-Api-Key".
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Accepted keys. Required.
+	Keys []string `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Remove the key from the request before it is forwarded. Default: false.
+	HideCredential bool `protobuf:"varint,4,opt,name=hide_credential,json=hideCredential,proto3" json:"hide_credential,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *KeyAuthPlugin) Reset() {
+	*x = KeyAuthPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyAuthPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyAuthPlugin) ProtoMessage() {}
+
+func (x *KeyAuthPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyAuthPlugin.ProtoReflect.Descriptor instead.
+func (*KeyAuthPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *KeyAuthPlugin) GetLookup() string {
+	if x != nil {
+		return x.Lookup
+	}
+	return ""
+}
+
+func (x *KeyAuthPlugin) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *KeyAuthPlugin) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *KeyAuthPlugin) GetHideCredential() bool {
+	if x != nil {
+		return x.HideCredential
+	}
+	return false
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -1948,7 +2040,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xe4\x04\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x9b\x05\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -1961,7 +2053,8 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x13referer_restriction\x18\x10 \x01(\v2#.pingap.v1.RefererRestrictionPluginH\x00R\x12refererRestriction\x12+\n" +
 	"\x04cors\x18\x11 \x01(\v2\x15.pingap.v1.CorsPluginH\x00R\x04cors\x12;\n" +
 	"\n" +
-	"request_id\x18\x12 \x01(\v2\x1a.pingap.v1.RequestIdPluginH\x00R\trequestIdB\b\n" +
+	"request_id\x18\x12 \x01(\v2\x1a.pingap.v1.RequestIdPluginH\x00R\trequestId\x125\n" +
+	"\bkey_auth\x18\x13 \x01(\v2\x18.pingap.v1.KeyAuthPluginH\x00R\akeyAuthB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -2020,7 +2113,12 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\talgorithm\x18\x01 \x01(\tR\talgorithm\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\rR\x04size\x12\x1f\n" +
 	"\vheader_name\x18\x03 \x01(\tR\n" +
-	"headerNameB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"headerName\"x\n" +
+	"\rKeyAuthPlugin\x12\x16\n" +
+	"\x06lookup\x18\x01 \x01(\tR\x06lookup\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04keys\x18\x03 \x03(\tR\x04keys\x12'\n" +
+	"\x0fhide_credential\x18\x04 \x01(\bR\x0ehideCredentialB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -2034,7 +2132,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -2053,35 +2151,36 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*RefererRestrictionPlugin)(nil), // 14: pingap.v1.RefererRestrictionPlugin
 	(*CorsPlugin)(nil),               // 15: pingap.v1.CorsPlugin
 	(*RequestIdPlugin)(nil),          // 16: pingap.v1.RequestIdPlugin
-	nil,                              // 17: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 18: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 19: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 20: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 21: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 22: google.protobuf.Duration
+	(*KeyAuthPlugin)(nil),            // 17: pingap.v1.KeyAuthPlugin
+	nil,                              // 18: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 19: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 20: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 21: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 22: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 23: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	17, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	18, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	19, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	20, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	21, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	22, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	22, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	22, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	22, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	22, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	22, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	22, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	22, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	22, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	22, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	18, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	19, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	20, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	21, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	22, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	23, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	23, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	23, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	23, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	23, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	23, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	23, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	23, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	23, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	23, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	22, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	22, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	22, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	22, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	23, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	23, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	23, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	23, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -2091,18 +2190,19 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	14, // 27: pingap.v1.Plugin.referer_restriction:type_name -> pingap.v1.RefererRestrictionPlugin
 	15, // 28: pingap.v1.Plugin.cors:type_name -> pingap.v1.CorsPlugin
 	16, // 29: pingap.v1.Plugin.request_id:type_name -> pingap.v1.RequestIdPlugin
-	22, // 30: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	22, // 31: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	2,  // 32: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 33: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 34: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 35: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 36: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	17, // 30: pingap.v1.Plugin.key_auth:type_name -> pingap.v1.KeyAuthPlugin
+	23, // 31: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	23, // 32: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	2,  // 33: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 34: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 35: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 36: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 37: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -2122,6 +2222,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_RefererRestriction)(nil),
 		(*Plugin_Cors)(nil),
 		(*Plugin_RequestId)(nil),
+		(*Plugin_KeyAuth)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2129,7 +2230,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
