@@ -125,6 +125,18 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			v.fail(path+".lookup", "%q is neither header nor query", c.GetLookup())
 		}
 	},
+	"basic_auth": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetBasicAuth()
+		if len(c.GetAuthorizations()) == 0 {
+			v.fail(path+".authorizations", "required: at least one credential")
+		}
+		for i, a := range c.GetAuthorizations() {
+			if _, err := ParseBasicCredential(a); err != nil {
+				// The value is a secret: the message never repeats it.
+				v.fail(indexPath(path+".authorizations", i), "%v", err)
+			}
+		}
+	},
 	"redirect": func(v *validator, path string, p *pb.Plugin) {
 		c := p.GetRedirect()
 		if st := c.GetStatus(); st != 0 && !RedirectStatus(int(st)) {

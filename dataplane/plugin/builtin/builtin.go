@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/basicauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
@@ -29,5 +30,6 @@ func Registry() *plugin.Registry {
 	cors.Register(r)
 	requestid.Register(r)
 	keyauth.Register(r)
+	basicauth.Register(r)
 	return r
 }

@@ -905,6 +905,7 @@ type Plugin struct {
 	//	*Plugin_Cors
 	//	*Plugin_RequestId
 	//	*Plugin_KeyAuth
+	//	*Plugin_BasicAuth
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1044,6 +1045,15 @@ func (x *Plugin) GetKeyAuth() *KeyAuthPlugin {
 	return nil
 }
 
+func (x *Plugin) GetBasicAuth() *BasicAuthPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_BasicAuth); ok {
+			return x.BasicAuth
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1098,6 +1108,11 @@ type Plugin_KeyAuth struct {
 	KeyAuth *KeyAuthPlugin `protobuf:"bytes,19,opt,name=key_auth,json=keyAuth,proto3,oneof"`
 }
 
+type Plugin_BasicAuth struct {
+	// Options of category "basic_auth".
+	BasicAuth *BasicAuthPlugin `protobuf:"bytes,20,opt,name=basic_auth,json=basicAuth,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1117,6 +1132,8 @@ func (*Plugin_Cors) isPlugin_Config() {}
 func (*Plugin_RequestId) isPlugin_Config() {}
 
 func (*Plugin_KeyAuth) isPlugin_Config() {}
+
+func (*Plugin_BasicAuth) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -1943,6 +1960,85 @@ func (x *KeyAuthPlugin) GetHideCredential() bool {
 	return false
 }
 
+// BasicAuthPlugin lets through only requests with HTTP Basic credentials of
+// a listed user. A failure answers 401 with a Basic challenge that says
+// nothing about which part failed.
+type BasicAuthPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Credentials, each one of: "user:$2y$..." / "user:$2a$..." (bcrypt hash
+	// of the password), "user:sha256:HEX" (SHA-256 of the password, hex), or,
+	// as in Pingap, base64 of "user:password". Required.
+	Authorizations []string `protobuf:"bytes,1,rep,name=authorizations,proto3" json:"authorizations,omitempty"`
+	// Remove the Authorization header before the request is forwarded.
+	// Default: false.
+	HideCredentials bool `protobuf:"varint,2,opt,name=hide_credentials,json=hideCredentials,proto3" json:"hide_credentials,omitempty"`
+	// Wait this long before answering a failed attempt, to slow guessing.
+	// Default: 0.
+	Delay *durationpb.Duration `protobuf:"bytes,3,opt,name=delay,proto3" json:"delay,omitempty"`
+	// Realm of the challenge. Default: "pingap".
+	Realm         string `protobuf:"bytes,4,opt,name=realm,proto3" json:"realm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BasicAuthPlugin) Reset() {
+	*x = BasicAuthPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BasicAuthPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BasicAuthPlugin) ProtoMessage() {}
+
+func (x *BasicAuthPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BasicAuthPlugin.ProtoReflect.Descriptor instead.
+func (*BasicAuthPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *BasicAuthPlugin) GetAuthorizations() []string {
+	if x != nil {
+		return x.Authorizations
+	}
+	return nil
+}
+
+func (x *BasicAuthPlugin) GetHideCredentials() bool {
+	if x != nil {
+		return x.HideCredentials
+	}
+	return false
+}
+
+func (x *BasicAuthPlugin) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *BasicAuthPlugin) GetRealm() string {
+	if x != nil {
+		return x.Realm
+	}
+	return ""
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -2040,7 +2136,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x9b\x05\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xd8\x05\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -2054,7 +2150,9 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x04cors\x18\x11 \x01(\v2\x15.pingap.v1.CorsPluginH\x00R\x04cors\x12;\n" +
 	"\n" +
 	"request_id\x18\x12 \x01(\v2\x1a.pingap.v1.RequestIdPluginH\x00R\trequestId\x125\n" +
-	"\bkey_auth\x18\x13 \x01(\v2\x18.pingap.v1.KeyAuthPluginH\x00R\akeyAuthB\b\n" +
+	"\bkey_auth\x18\x13 \x01(\v2\x18.pingap.v1.KeyAuthPluginH\x00R\akeyAuth\x12;\n" +
+	"\n" +
+	"basic_auth\x18\x14 \x01(\v2\x1a.pingap.v1.BasicAuthPluginH\x00R\tbasicAuthB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -2118,7 +2216,12 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x06lookup\x18\x01 \x01(\tR\x06lookup\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04keys\x18\x03 \x03(\tR\x04keys\x12'\n" +
-	"\x0fhide_credential\x18\x04 \x01(\bR\x0ehideCredentialB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\x0fhide_credential\x18\x04 \x01(\bR\x0ehideCredential\"\xab\x01\n" +
+	"\x0fBasicAuthPlugin\x12&\n" +
+	"\x0eauthorizations\x18\x01 \x03(\tR\x0eauthorizations\x12)\n" +
+	"\x10hide_credentials\x18\x02 \x01(\bR\x0fhideCredentials\x12/\n" +
+	"\x05delay\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x14\n" +
+	"\x05realm\x18\x04 \x01(\tR\x05realmB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -2132,7 +2235,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -2152,35 +2255,36 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*CorsPlugin)(nil),               // 15: pingap.v1.CorsPlugin
 	(*RequestIdPlugin)(nil),          // 16: pingap.v1.RequestIdPlugin
 	(*KeyAuthPlugin)(nil),            // 17: pingap.v1.KeyAuthPlugin
-	nil,                              // 18: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 19: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 20: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 21: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 22: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 23: google.protobuf.Duration
+	(*BasicAuthPlugin)(nil),          // 18: pingap.v1.BasicAuthPlugin
+	nil,                              // 19: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 20: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 21: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 22: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 23: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 24: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	18, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	19, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	20, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	21, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	22, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	23, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	23, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	23, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	23, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	23, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	23, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	23, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	23, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	23, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	23, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	19, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	20, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	21, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	22, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	23, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	24, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	24, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	24, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	24, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	24, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	24, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	24, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	24, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	24, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	24, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	23, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	23, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	23, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	23, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	24, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	24, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	24, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	24, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -2191,18 +2295,20 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	15, // 28: pingap.v1.Plugin.cors:type_name -> pingap.v1.CorsPlugin
 	16, // 29: pingap.v1.Plugin.request_id:type_name -> pingap.v1.RequestIdPlugin
 	17, // 30: pingap.v1.Plugin.key_auth:type_name -> pingap.v1.KeyAuthPlugin
-	23, // 31: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	23, // 32: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	2,  // 33: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 34: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 35: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 36: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 37: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	18, // 31: pingap.v1.Plugin.basic_auth:type_name -> pingap.v1.BasicAuthPlugin
+	24, // 32: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	24, // 33: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	24, // 34: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
+	2,  // 35: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 36: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 37: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 38: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 39: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -2223,6 +2329,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_Cors)(nil),
 		(*Plugin_RequestId)(nil),
 		(*Plugin_KeyAuth)(nil),
+		(*Plugin_BasicAuth)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2230,7 +2337,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
