@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -134,6 +135,20 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			if _, err := ParseBasicCredential(a); err != nil {
 				// The value is a secret: the message never repeats it.
 				v.fail(indexPath(path+".authorizations", i), "%v", err)
+			}
+		}
+	},
+	"forward_auth": func(v *validator, path string, p *pb.Plugin) {
+		c := p.GetForwardAuth()
+		if u, err := url.Parse(c.GetAddress()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.fail(path+".address", "%q is not an http(s) URL", c.GetAddress())
+		}
+		for field, list := range map[string][]string{"auth_request_headers": c.GetAuthRequestHeaders(),
+			"auth_response_headers": c.GetAuthResponseHeaders()} {
+			for i, h := range list {
+				if !ValidHeaderName(h) {
+					v.fail(indexPath(path+"."+field, i), "%q is not a header name", h)
+				}
 			}
 		}
 	},

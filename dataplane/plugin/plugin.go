@@ -173,3 +173,14 @@ func (w *headerWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter
 func (w *headerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
+
+// Unavailable answers 503 with a short plain-text body, for plugins whose
+// own dependency (an auth service) failed.
+func Unavailable(w http.ResponseWriter) {
+	const body = "service unavailable"
+	h := w.Header()
+	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(body))
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/plugin/basicauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
+	"github.com/pingap-go/pingap/dataplane/plugin/forwardauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
@@ -31,5 +32,6 @@ func Registry() *plugin.Registry {
 	requestid.Register(r)
 	keyauth.Register(r)
 	basicauth.Register(r)
+	forwardauth.Register(r)
 	return r
 }

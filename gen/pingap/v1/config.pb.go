@@ -906,6 +906,7 @@ type Plugin struct {
 	//	*Plugin_RequestId
 	//	*Plugin_KeyAuth
 	//	*Plugin_BasicAuth
+	//	*Plugin_ForwardAuth
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1054,6 +1055,15 @@ func (x *Plugin) GetBasicAuth() *BasicAuthPlugin {
 	return nil
 }
 
+func (x *Plugin) GetForwardAuth() *ForwardAuthPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_ForwardAuth); ok {
+			return x.ForwardAuth
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1113,6 +1123,11 @@ type Plugin_BasicAuth struct {
 	BasicAuth *BasicAuthPlugin `protobuf:"bytes,20,opt,name=basic_auth,json=basicAuth,proto3,oneof"`
 }
 
+type Plugin_ForwardAuth struct {
+	// Options of category "forward_auth".
+	ForwardAuth *ForwardAuthPlugin `protobuf:"bytes,21,opt,name=forward_auth,json=forwardAuth,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1134,6 +1149,8 @@ func (*Plugin_RequestId) isPlugin_Config() {}
 func (*Plugin_KeyAuth) isPlugin_Config() {}
 
 func (*Plugin_BasicAuth) isPlugin_Config() {}
+
+func (*Plugin_ForwardAuth) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -2039,6 +2056,86 @@ func (x *BasicAuthPlugin) GetRealm() string {
 	return ""
 }
 
+// ForwardAuthPlugin asks an authentication service about every request: a
+// GET to address with the request's headers (those named in
+// auth_request_headers, else all) and X-Forwarded-Method, -Uri, -Host and
+// -Proto. A 2xx answer lets the request through, with the headers named in
+// auth_response_headers copied onto it; any other answer is returned to the
+// client as is.
+type ForwardAuthPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// URL of the authentication service ("http://auth:9000/verify").
+	// Required.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// Request headers sent to the service. Default: all of them.
+	AuthRequestHeaders []string `protobuf:"bytes,2,rep,name=auth_request_headers,json=authRequestHeaders,proto3" json:"auth_request_headers,omitempty"`
+	// Headers of a 2xx answer copied onto the forwarded request ("X-User").
+	// Default: none.
+	AuthResponseHeaders []string `protobuf:"bytes,3,rep,name=auth_response_headers,json=authResponseHeaders,proto3" json:"auth_response_headers,omitempty"`
+	// Time limit of the sub-request; exceeding it answers 503. Default: 5s.
+	Timeout       *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardAuthPlugin) Reset() {
+	*x = ForwardAuthPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardAuthPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardAuthPlugin) ProtoMessage() {}
+
+func (x *ForwardAuthPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardAuthPlugin.ProtoReflect.Descriptor instead.
+func (*ForwardAuthPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ForwardAuthPlugin) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ForwardAuthPlugin) GetAuthRequestHeaders() []string {
+	if x != nil {
+		return x.AuthRequestHeaders
+	}
+	return nil
+}
+
+func (x *ForwardAuthPlugin) GetAuthResponseHeaders() []string {
+	if x != nil {
+		return x.AuthResponseHeaders
+	}
+	return nil
+}
+
+func (x *ForwardAuthPlugin) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -2136,7 +2233,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xd8\x05\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x9b\x06\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -2152,7 +2249,8 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"request_id\x18\x12 \x01(\v2\x1a.pingap.v1.RequestIdPluginH\x00R\trequestId\x125\n" +
 	"\bkey_auth\x18\x13 \x01(\v2\x18.pingap.v1.KeyAuthPluginH\x00R\akeyAuth\x12;\n" +
 	"\n" +
-	"basic_auth\x18\x14 \x01(\v2\x1a.pingap.v1.BasicAuthPluginH\x00R\tbasicAuthB\b\n" +
+	"basic_auth\x18\x14 \x01(\v2\x1a.pingap.v1.BasicAuthPluginH\x00R\tbasicAuth\x12A\n" +
+	"\fforward_auth\x18\x15 \x01(\v2\x1c.pingap.v1.ForwardAuthPluginH\x00R\vforwardAuthB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -2221,7 +2319,12 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x0eauthorizations\x18\x01 \x03(\tR\x0eauthorizations\x12)\n" +
 	"\x10hide_credentials\x18\x02 \x01(\bR\x0fhideCredentials\x12/\n" +
 	"\x05delay\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x14\n" +
-	"\x05realm\x18\x04 \x01(\tR\x05realmB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\x05realm\x18\x04 \x01(\tR\x05realm\"\xc8\x01\n" +
+	"\x11ForwardAuthPlugin\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x120\n" +
+	"\x14auth_request_headers\x18\x02 \x03(\tR\x12authRequestHeaders\x122\n" +
+	"\x15auth_response_headers\x18\x03 \x03(\tR\x13authResponseHeaders\x123\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeoutB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -2235,7 +2338,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -2256,35 +2359,36 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*RequestIdPlugin)(nil),          // 16: pingap.v1.RequestIdPlugin
 	(*KeyAuthPlugin)(nil),            // 17: pingap.v1.KeyAuthPlugin
 	(*BasicAuthPlugin)(nil),          // 18: pingap.v1.BasicAuthPlugin
-	nil,                              // 19: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 20: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 21: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 22: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 23: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 24: google.protobuf.Duration
+	(*ForwardAuthPlugin)(nil),        // 19: pingap.v1.ForwardAuthPlugin
+	nil,                              // 20: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 21: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 22: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 23: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 24: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 25: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	19, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	20, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	21, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	22, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	23, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	24, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	24, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	24, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	24, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	24, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	24, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	24, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	24, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	24, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	24, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	20, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	21, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	22, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	23, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	24, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	25, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	25, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	25, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	25, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	25, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	25, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	25, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	25, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	25, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	25, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	24, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	24, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	24, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	24, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	25, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	25, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	25, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	25, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -2296,19 +2400,21 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	16, // 29: pingap.v1.Plugin.request_id:type_name -> pingap.v1.RequestIdPlugin
 	17, // 30: pingap.v1.Plugin.key_auth:type_name -> pingap.v1.KeyAuthPlugin
 	18, // 31: pingap.v1.Plugin.basic_auth:type_name -> pingap.v1.BasicAuthPlugin
-	24, // 32: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	24, // 33: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	24, // 34: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
-	2,  // 35: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 36: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 37: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 38: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 39: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	19, // 32: pingap.v1.Plugin.forward_auth:type_name -> pingap.v1.ForwardAuthPlugin
+	25, // 33: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	25, // 34: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	25, // 35: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
+	25, // 36: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
+	2,  // 37: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 38: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 39: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 40: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 41: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -2330,6 +2436,7 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_RequestId)(nil),
 		(*Plugin_KeyAuth)(nil),
 		(*Plugin_BasicAuth)(nil),
+		(*Plugin_ForwardAuth)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2337,7 +2444,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
