@@ -283,21 +283,31 @@ func isVarStart(c byte) bool {
 
 // ValidHeaderName reports whether s is a valid HTTP header field name (an
 // RFC 9110 token).
+//
+// Methods are tokens too; the HTTP engines use it for both.
 func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+		if !tokenChars[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// IsTokenChar reports whether c may appear in an RFC 9110 token (tchar).
+func IsTokenChar(c byte) bool { return tokenChars[c] }
+
+// tokenChars marks the RFC 9110 tchar bytes. Read-only.
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
 
 // HostKind is the kind of a host pattern, in priority order (exact first).
 type HostKind int

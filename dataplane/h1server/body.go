@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/pingap-go/pingap/config"
 	"io"
 	"math"
 	"net/http"
@@ -244,7 +245,7 @@ func (b *body) readTrailer() error {
 				break
 			}
 		}
-		if colon <= 0 || !isToken(s[:colon]) {
+		if colon <= 0 || !config.ValidHeaderName(s[:colon]) {
 			return malformed("invalid trailer field name")
 		}
 		v := trimOWS(s[colon+1:])

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"github.com/pingap-go/pingap/config"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -96,7 +97,7 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		// An accepted request is well-formed by the standard library's
 		// rules as well.
-		if !isToken(req.Method) || req.URL == nil || strings.ContainsAny(req.Host, " /\r\n") {
+		if !config.ValidHeaderName(req.Method) || req.URL == nil || strings.ContainsAny(req.Host, " /\r\n") {
 			t.Fatalf("accepted bad request: %+v", req)
 		}
 		for k, vv := range req.Header {

@@ -6,9 +6,6 @@ import (
 	"strings"
 )
 
-// tokenTable reports the RFC 9110 tchar bytes. Read-only after init.
-var tokenTable [256]bool
-
 // pathSafe reports the bytes an origin-form path may hold and still be
 // stored unchanged by url.ParseRequestURI (Path == raw, RawPath == "").
 // Read-only after init.
@@ -27,10 +24,8 @@ var statusLines [600]string
 var commonHeaders map[string]string
 
 func init() {
-	const tchar = "!#$%&'*+-.^_`|~"
 	for c := 0; c < 256; c++ {
 		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-		tokenTable[c] = alnum || strings.IndexByte(tchar, byte(c)) >= 0
 		pathSafe[c] = alnum || strings.IndexByte("-_.~$&+,/:;=@", byte(c)) >= 0
 		hostByte[c] = alnum || strings.IndexByte("-._~!$&'()*+,;=:[]%", byte(c)) >= 0
 	}
@@ -58,19 +53,6 @@ func init() {
 	for _, n := range names {
 		commonHeaders[n] = n
 	}
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenTable[s[i]] {
-			return false
-		}
-	}
-	return true
 }
 
 // validValue reports whether s may be a field value: no control bytes other

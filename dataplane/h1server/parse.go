@@ -3,6 +3,7 @@ package h1server
 import (
 	"bufio"
 	"bytes"
+	"github.com/pingap-go/pingap/config"
 	"math"
 	"net/http"
 	"net/url"
@@ -161,7 +162,7 @@ func parseRequestLine(line string) (method, target string, minor int, perr *prot
 		return "", "", 0, badRequest("malformed request line")
 	}
 	method, line = line[:sp], line[sp+1:]
-	if !isToken(method) {
+	if !config.ValidHeaderName(method) {
 		return "", "", 0, badRequest("invalid method")
 	}
 	sp = strings.IndexByte(line, ' ')
@@ -268,7 +269,7 @@ func parseTransferEncoding(v string) *protoError {
 		// A coding may carry parameters ("gzip;q=1" is not valid for TE in
 		// requests, but be lenient in what we call malformed).
 		name, _, _ := strings.Cut(e, ";")
-		if name = trimOWS(name); !isToken(name) {
+		if name = trimOWS(name); !config.ValidHeaderName(name) {
 			bad = true
 			return false
 		}

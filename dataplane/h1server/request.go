@@ -2,6 +2,7 @@ package h1server
 
 import (
 	"context"
+	"github.com/pingap-go/pingap/config"
 	"net/http"
 	"strings"
 )
@@ -36,7 +37,7 @@ func (c *conn) parseRequest(ctx context.Context, s string, rs *reqState) (*http.
 			return nil, hd, badRequest("obsolete line folding")
 		}
 		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !isToken(line[:colon]) {
+		if colon <= 0 || !config.ValidHeaderName(line[:colon]) {
 			return nil, hd, badRequest("invalid header field name")
 		}
 		value := trimOWS(line[colon+1:])
@@ -174,7 +175,7 @@ func declaredTrailers(vv []string) (http.Header, *protoError) {
 	var perr *protoError
 	for _, v := range vv {
 		forEachElement(v, func(e string) bool {
-			if !isToken(e) {
+			if !config.ValidHeaderName(e) {
 				perr = badRequest("invalid Trailer")
 				return false
 			}

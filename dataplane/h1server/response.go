@@ -3,6 +3,7 @@ package h1server
 import (
 	"bufio"
 	"fmt"
+	"github.com/pingap-go/pingap/config"
 	"net"
 	"net/http"
 	"strconv"
@@ -284,7 +285,7 @@ func (w *response) commit(final bool) {
 func (w *response) writeFields() {
 	bw := w.c.bw
 	for k, vv := range w.header {
-		if !isToken(k) {
+		if !config.ValidHeaderName(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -309,7 +310,7 @@ func parseTrailerNames(vv []string) []string {
 	var names []string
 	for _, v := range vv {
 		forEachElement(v, func(e string) bool {
-			if isToken(e) {
+			if config.ValidHeaderName(e) {
 				names = append(names, canonicalKey(e))
 			}
 			return true
@@ -359,7 +360,7 @@ func (w *response) writeTrailers() {
 		field(k, w.header[k])
 	}
 	for k, vv := range w.header {
-		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && isToken(name) {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && config.ValidHeaderName(name) {
 			field(canonicalKey(name), vv)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/pingap-go/pingap/config"
 	"io"
 	"net/http"
 	"strconv"
@@ -246,7 +247,7 @@ func parseField(line []byte, off int32) (field, error) {
 	name := line[:colon]
 	upper := true
 	for j, c := range name {
-		if !tokenTable[c] {
+		if !config.IsTokenChar(c) {
 			return field{}, malformed("bad header name %q", truncate(name))
 		}
 		switch {

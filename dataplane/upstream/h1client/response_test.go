@@ -3,6 +3,7 @@ package h1client
 import (
 	"bufio"
 	"bytes"
+	"github.com/pingap-go/pingap/config"
 	"io"
 	"net"
 	"net/http"
@@ -53,7 +54,7 @@ func FuzzReadResponse(f *testing.F) {
 			t.Fatalf("status %d %q", resp.StatusCode, resp.Status)
 		}
 		for k, vv := range resp.Header {
-			if k != textproto.CanonicalMIMEHeaderKey(k) || !validToken(k) {
+			if k != textproto.CanonicalMIMEHeaderKey(k) || !config.ValidHeaderName(k) {
 				t.Fatalf("header name %q", k)
 			}
 			for _, v := range vv {

@@ -2,37 +2,10 @@ package h1client
 
 import (
 	"fmt"
+	"github.com/pingap-go/pingap/config"
 	"net/http"
 	"net/url"
 )
-
-// tokenTable marks the bytes allowed in a token (RFC 9110, 5.6.2): header
-// names and methods. Read-only.
-var tokenTable = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenTable[s[i]] {
-			return false
-		}
-	}
-	return true
-}
 
 // validValueByte reports whether c may appear in a field value: visible
 // ASCII, space, tab and obs-text; never CR, LF, NUL or other controls.
@@ -84,7 +57,7 @@ func (c *Client) checkRequest(req *http.Request) (string, error) {
 		return "", invalid("", "missing target host in URL")
 	}
 	addr := c.targetAddr(req.URL.Host)
-	if req.Method != "" && !validToken(req.Method) {
+	if req.Method != "" && !config.ValidHeaderName(req.Method) {
 		return addr, invalid(addr, "bad method %q", req.Method)
 	}
 	if !validHost(hostHeader(req)) {
@@ -94,7 +67,7 @@ func (c *Client) checkRequest(req *http.Request) (string, error) {
 		return addr, invalid(addr, "%v", err)
 	}
 	for k, vv := range req.Header {
-		if !validToken(k) {
+		if !config.ValidHeaderName(k) {
 			return addr, invalid(addr, "bad header name %q", k)
 		}
 		for _, v := range vv {
@@ -104,7 +77,7 @@ func (c *Client) checkRequest(req *http.Request) (string, error) {
 		}
 	}
 	for k := range req.Trailer {
-		if !validToken(k) {
+		if !config.ValidHeaderName(k) {
 			return addr, invalid(addr, "bad trailer name %q", k)
 		}
 	}
