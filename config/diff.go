@@ -1,6 +1,8 @@
 package config
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -106,7 +108,7 @@ func unionKeys(a, b protoreflect.Map) []string {
 	}
 	a.Range(collect)
 	b.Range(collect)
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // appendChange compares one object present in the old snapshot (inA), the

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -119,32 +121,23 @@ func (v *validator) run() {
 		return
 	}
 	v.walk(v.s.ProtoReflect(), "")
-	v.names("servers", sortedKeys(v.s.GetServers()))
-	v.names("locations", sortedKeys(v.s.GetLocations()))
-	v.names("upstreams", sortedKeys(v.s.GetUpstreams()))
-	v.names("plugins", sortedKeys(v.s.GetPlugins()))
-	v.names("certificates", sortedKeys(v.s.GetCertificates()))
+	v.names("servers", slices.Sorted(maps.Keys(v.s.GetServers())))
+	v.names("locations", slices.Sorted(maps.Keys(v.s.GetLocations())))
+	v.names("upstreams", slices.Sorted(maps.Keys(v.s.GetUpstreams())))
+	v.names("plugins", slices.Sorted(maps.Keys(v.s.GetPlugins())))
+	v.names("certificates", slices.Sorted(maps.Keys(v.s.GetCertificates())))
 	v.settings(v.s.GetSettings())
 	v.servers()
-	for _, name := range sortedKeys(v.s.GetLocations()) {
+	for _, name := range slices.Sorted(maps.Keys(v.s.GetLocations())) {
 		v.location(joinPath("locations", pathKey(name)), v.s.GetLocations()[name])
 	}
-	for _, name := range sortedKeys(v.s.GetUpstreams()) {
+	for _, name := range slices.Sorted(maps.Keys(v.s.GetUpstreams())) {
 		v.upstream(joinPath("upstreams", pathKey(name)), v.s.GetUpstreams()[name])
 	}
-	for _, name := range sortedKeys(v.s.GetPlugins()) {
+	for _, name := range slices.Sorted(maps.Keys(v.s.GetPlugins())) {
 		v.plugin(joinPath("plugins", pathKey(name)), v.s.GetPlugins()[name])
 	}
 	v.certificates()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // walk checks what the schema's types leave open in any message: durations

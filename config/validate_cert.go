@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -20,7 +22,7 @@ const maxPEMFile = 1 << 20
 func (v *validator) certificates() {
 	domains := make(map[string]string) // domain -> path of its certificate
 	defaultCert := ""
-	for _, name := range sortedKeys(v.s.GetCertificates()) {
+	for _, name := range slices.Sorted(maps.Keys(v.s.GetCertificates())) {
 		c := v.s.GetCertificates()[name]
 		path := joinPath("certificates", pathKey(name))
 		v.keyPair(path, c)

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -48,9 +50,9 @@ func (v *validator) servers() {
 			used = append(used, newListener(addrs[0], "settings.admin_addr"))
 		}
 	}
-	locations := sortedKeys(v.s.GetLocations())
-	plugins := sortedKeys(v.s.GetPlugins())
-	for _, name := range sortedKeys(v.s.GetServers()) {
+	locations := slices.Sorted(maps.Keys(v.s.GetLocations()))
+	plugins := slices.Sorted(maps.Keys(v.s.GetPlugins()))
+	for _, name := range slices.Sorted(maps.Keys(v.s.GetServers())) {
 		srv := v.s.GetServers()[name]
 		path := joinPath("servers", pathKey(name))
 		used = v.listen(path, srv.GetAddr(), used)
@@ -102,7 +104,7 @@ func (v *validator) location(path string, loc *pb.Location) {
 		v.fail(path+".upstream", "required unless the location has plugins")
 	case up != "":
 		if _, ok := v.s.GetUpstreams()[up]; !ok {
-			v.fail(path+".upstream", "unknown upstream %q%s", up, suggestName(up, sortedKeys(v.s.GetUpstreams())))
+			v.fail(path+".upstream", "unknown upstream %q%s", up, suggestName(up, slices.Sorted(maps.Keys(v.s.GetUpstreams()))))
 		}
 	}
 	if rw := loc.GetRewrite(); rw != "" {
@@ -125,7 +127,7 @@ func (v *validator) location(path string, loc *pb.Location) {
 			v.fail(indexPath(path+".proxy_remove_headers", i), "invalid header name %q", h)
 		}
 	}
-	v.reference(path+".plugins", "plugin", loc.GetPlugins(), sortedKeys(v.s.GetPlugins()))
+	v.reference(path+".plugins", "plugin", loc.GetPlugins(), slices.Sorted(maps.Keys(v.s.GetPlugins())))
 }
 
 func (v *validator) upstream(path string, up *pb.Upstream) {

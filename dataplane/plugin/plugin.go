@@ -12,10 +12,11 @@ import (
 	"bufio"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -81,12 +82,7 @@ func (r *Registry) Register(category string, f Factory) {
 
 // Categories lists the registered categories, sorted.
 func (r *Registry) Categories() []string {
-	out := make([]string, 0, len(r.factories))
-	for c := range r.factories {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(r.factories))
 }
 
 // Build builds the plugin called name.

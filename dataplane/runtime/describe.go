@@ -2,7 +2,8 @@ package runtime
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -12,7 +13,7 @@ import (
 func (rt *Runtime) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "grace_period: %s\n", rt.grace)
-	for _, name := range sortedKeys(rt.servers) {
+	for _, name := range slices.Sorted(maps.Keys(rt.servers)) {
 		s := rt.servers[name]
 		ls := s.Listener
 		fmt.Fprintf(&b, "\nserver %s listen %s\n", name, strings.Join(s.Addrs, ", "))
@@ -22,12 +23,7 @@ func (rt *Runtime) Describe() string {
 			fmt.Fprintf(&b, "  %s\n", line)
 		}
 	}
-	names := make([]string, 0, len(rt.upstreams))
-	for n := range rt.upstreams {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(rt.upstreams)) {
 		u := rt.upstreams[n]
 		algo := u.Config().GetAlgo()
 		if algo == "" {

@@ -9,7 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -113,7 +114,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	if poolSize == 0 {
 		poolSize = upstream.DefaultPoolSize
 	}
-	for _, name := range sortedKeys(snap.GetUpstreams()) {
+	for _, name := range slices.Sorted(maps.Keys(snap.GetUpstreams())) {
 		cfg := snap.GetUpstreams()[name]
 		if old := prev.reusable(name, cfg, poolSize); old != nil {
 			rt.upstreams[name] = old
@@ -137,7 +138,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range sortedKeys(snap.GetServers()) {
+	for _, name := range slices.Sorted(maps.Keys(snap.GetServers())) {
 		s, err := rt.buildServer(name, snap, plugins, trusted, logger)
 		if err != nil {
 			return nil, err
@@ -207,7 +208,7 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[strin
 func buildPlugins(snap *pb.Snapshot, reg *plugin.Registry, logger *slog.Logger, trusted *proxy.TrustedProxies) (map[string]plugin.Middleware, error) {
 	out := map[string]plugin.Middleware{}
 	var errs []error
-	for _, name := range sortedKeys(snap.GetPlugins()) {
+	for _, name := range slices.Sorted(maps.Keys(snap.GetPlugins())) {
 		if reg == nil {
 			reg = plugin.NewRegistry()
 		}
@@ -308,13 +309,4 @@ func durationOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

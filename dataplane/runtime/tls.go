@@ -3,6 +3,8 @@ package runtime
 import (
 	"crypto/tls"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,7 +41,7 @@ func (s *certStore) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 // loadCertificates loads every certificate of the snapshot once.
 func loadCertificates(snap *pb.Snapshot) (map[string]*tls.Certificate, error) {
 	out := map[string]*tls.Certificate{}
-	for _, name := range sortedKeys(snap.GetCertificates()) {
+	for _, name := range slices.Sorted(maps.Keys(snap.GetCertificates())) {
 		pair, err := config.LoadKeyPair(snap.GetCertificates()[name])
 		if err != nil {
 			return nil, fmt.Errorf("certificates.%s.%w", name, err)
@@ -74,7 +76,7 @@ func serverTLS(name string, srv *pb.Server, snap *pb.Snapshot, certs map[string]
 	}
 	names := srv.GetCertificates()
 	if srv.GetGlobalCertificates() {
-		names = sortedKeys(snap.GetCertificates())
+		names = slices.Sorted(maps.Keys(snap.GetCertificates()))
 	} else {
 		names = append([]string(nil), names...)
 		sort.Strings(names)
