@@ -326,7 +326,7 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream
 		out.Body = nil
 	}
 	h := out.Header
-	teTrailers := strings.Contains(strings.ToLower(strings.Join(h["Te"], ",")), "trailers")
+	teTrailers := headerHasToken(h, "Te", "trailers")
 	removeHopHeaders(h)
 	delete(h, "Content-Length") // framing is the transport's, from out.ContentLength
 	if teTrailers {
