@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -106,15 +107,19 @@ func Chain(h http.Handler, mws ...Middleware) http.Handler {
 	return h
 }
 
-// Forbidden answers 403 with a short plain-text body. Access-control
-// plugins use it so their refusals look alike and reveal nothing.
-func Forbidden(w http.ResponseWriter, body string) {
+// Answer answers status with a short plain-text body. Plugins use it for
+// the refusals they make themselves (401, 403, 503), so those look alike and
+// reveal nothing.
+func Answer(w http.ResponseWriter, status int, body string) {
 	h := w.Header()
 	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(http.StatusForbidden)
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
 }
+
+// Forbidden answers 403 with body.
+func Forbidden(w http.ResponseWriter, body string) { Answer(w, http.StatusForbidden, body) }
 
 // AllowDeny parses an access list's type: "allow" or "deny" (empty is def).
 func AllowDeny(t, def string) (deny bool, err error) {
@@ -170,13 +175,18 @@ func (w *headerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
-// Unavailable answers 503 with a short plain-text body, for plugins whose
-// own dependency (an auth service) failed.
-func Unavailable(w http.ResponseWriter) {
-	const body = "service unavailable"
-	h := w.Header()
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(body))
+// Wait waits d (nothing when d <= 0) unless r's context ends first; it
+// reports whether the request is still wanted.
+func Wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }

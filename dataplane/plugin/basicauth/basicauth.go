@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -68,22 +67,11 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 				cr = dummy
 			}
 			if !ok || !check(cr, pass) || !known {
-				if delay > 0 {
-					t := time.NewTimer(delay)
-					select {
-					case <-t.C:
-					case <-r.Context().Done():
-						t.Stop()
-						return
-					}
+				if !plugin.Wait(r, delay) {
+					return
 				}
-				const body = "unauthorized"
-				h := w.Header()
-				h["Www-Authenticate"] = []string{challenge}
-				h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-				h["Content-Length"] = []string{strconv.Itoa(len(body))}
-				w.WriteHeader(http.StatusUnauthorized)
-				_, _ = w.Write([]byte(body))
+				w.Header()["Www-Authenticate"] = []string{challenge}
+				plugin.Answer(w, http.StatusUnauthorized, "unauthorized")
 				return
 			}
 			if hide {

@@ -93,7 +93,7 @@ func New(ctx plugin.BuildContext, name string, cfg *pb.Plugin) (plugin.Middlewar
 				if log != nil {
 					log.Warn("forward_auth service unavailable", "plugin", name, "err", err)
 				}
-				plugin.Unavailable(w)
+				plugin.Answer(w, http.StatusServiceUnavailable, "service unavailable")
 				return
 			}
 			defer func() { _ = resp.Body.Close() }()

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
@@ -64,7 +63,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 				key = r.Header.Get(name)
 			}
 			if !match(digests, key) {
-				unauthorized(w)
+				plugin.Answer(w, http.StatusUnauthorized, "unauthorized")
 				return
 			}
 			if hide {
@@ -88,13 +87,4 @@ func match(digests [][32]byte, key string) bool {
 		ok |= subtle.ConstantTimeCompare(d[:], digests[i][:])
 	}
 	return ok == 1 && key != ""
-}
-
-func unauthorized(w http.ResponseWriter) {
-	const body = "unauthorized"
-	h := w.Header()
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write([]byte(body))
 }
