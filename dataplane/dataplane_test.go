@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
 	"net"
 	"net/http"
@@ -49,16 +50,7 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freePort(t *testing.T) string { return testbin.FreeAddr(t) }
 
 func oneServer(addr, backendAddr, path string) string {
 	return fmt.Sprintf(`

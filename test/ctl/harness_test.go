@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
 	"net/http"
 	"os"
@@ -32,33 +33,10 @@ const (
 	syncTimeout = 30 * time.Second
 )
 
-// binDir is where TestMain puts the binaries, one directory per test
-// process.
-func binDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("pingapctl-e2e-%d", os.Getpid()))
-}
+func TestMain(m *testing.M) { testbin.Main(m, "ctl", "pingap", "pingapctl", "testbackend") }
 
-func binPath(name string) string { return filepath.Join(binDir(), name) }
-
-func TestMain(m *testing.M) {
-	code := func() int {
-		if err := os.MkdirAll(binDir(), 0o755); err != nil {
-			fmt.Fprintln(os.Stderr, "test/ctl:", err)
-			return 1
-		}
-		defer os.RemoveAll(binDir())
-		for _, name := range []string{"pingap", "pingapctl", "testbackend"} {
-			cmd := exec.Command("go", "build", "-o", binPath(name), "github.com/pingap-go/pingap/cmd/"+name)
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "test/ctl: building cmd/%s: %v\n", name, err)
-				return 1
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+// binPath is the path of a binary TestMain built.
+func binPath(name string) string { return testbin.Path("ctl", name) }
 
 // syncBuffer is a goroutine-safe byte buffer.
 type syncBuffer struct {
@@ -327,7 +305,7 @@ func runIn(t testing.TB, dir string, env map[string]string, stdin string, comman
 	t.Helper()
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + binDir() + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Env = []string{"PATH=" + testbin.Dir("ctl") + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

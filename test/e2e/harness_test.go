@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
 	"net"
 	"net/http"
@@ -36,34 +37,10 @@ const (
 	maxLogBytes = 64 << 10
 )
 
-// binDir is where TestMain puts the binaries: one directory per test process,
-// derived from the pid so that no package-level variable is needed.
-func binDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("pingap-e2e-%d", os.Getpid()))
-}
+func TestMain(m *testing.M) { testbin.Main(m, "e2e", "pingap", "testbackend") }
 
 // binPath is the path of a binary TestMain built.
-func binPath(name string) string { return filepath.Join(binDir(), name) }
-
-func TestMain(m *testing.M) {
-	code := func() int {
-		if err := os.MkdirAll(binDir(), 0o755); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e:", err)
-			return 1
-		}
-		defer os.RemoveAll(binDir())
-		for _, name := range []string{"pingap", "testbackend"} {
-			cmd := exec.Command("go", "build", "-o", binPath(name), "github.com/pingap-go/pingap/cmd/"+name)
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "e2e: building cmd/%s: %v\n", name, err)
-				return 1
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func binPath(name string) string { return testbin.Path("e2e", name) }
 
 // logBuffer is a goroutine-safe buffer for a child's output that keeps the
 // last maxLogBytes.
@@ -236,27 +213,6 @@ func startBackendOn(t testing.TB, name, listen string) *backend {
 
 // id is the X-Backend value of the backend's i-th address.
 func (b *backend) id(i int) string { return b.name + "@" + b.addrs[i] }
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		// The kernel may hand a just-closed port out again; a port this
-		// test process already gave to one server must not go to another.
-		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
-			return addr
-		}
-	}
-}
-
-// handedOut holds every address freeAddr returned in this test process.
-var handedOut sync.Map
 
 // status is the admin listener's /status document.
 type status struct {
@@ -540,3 +496,5 @@ func runPingap(t testing.TB, timeout time.Duration, args ...string) (int, string
 	}
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
+
+func freeAddr(t testing.TB) string { return testbin.FreeAddr(t) }

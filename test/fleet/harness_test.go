@@ -9,10 +9,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,34 +34,10 @@ const (
 	healthInterval = time.Second
 )
 
-// binDir is where TestMain puts the binaries: one directory per test
-// process, derived from the pid so that no package-level variable is needed.
-func binDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("pingap-fleet-%d", os.Getpid()))
-}
+func TestMain(m *testing.M) { testbin.Main(m, "fleet", "pingap", "testbackend") }
 
 // binPath is the path of a binary TestMain built.
-func binPath(name string) string { return filepath.Join(binDir(), name) }
-
-func TestMain(m *testing.M) {
-	code := func() int {
-		if err := os.MkdirAll(binDir(), 0o755); err != nil {
-			fmt.Fprintln(os.Stderr, "fleet:", err)
-			return 1
-		}
-		defer os.RemoveAll(binDir())
-		for _, name := range []string{"pingap", "testbackend"} {
-			cmd := exec.Command("go", "build", "-o", binPath(name), "github.com/pingap-go/pingap/cmd/"+name)
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "fleet: building cmd/%s: %v\n", name, err)
-				return 1
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func binPath(name string) string { return testbin.Path("fleet", name) }
 
 // logBuffer is a goroutine-safe record of a child's output, kept whole:
 // the tests count log lines, and the children of this suite log little.
@@ -276,28 +252,6 @@ func (p *proc) waitLog(timeout time.Duration, msg string, contains ...string) lo
 	}
 }
 
-// freeAddr returns a loopback address with a port that was free a moment
-// ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		// The kernel may hand a just-closed port out again; a port this
-		// test process already gave to one server must not go to another.
-		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
-			return addr
-		}
-	}
-}
-
-// handedOut holds every address freeAddr returned in this test process.
-var handedOut sync.Map
-
 // newClient is an HTTP client for loopback tests: no proxy from the
 // environment, no keep-alive (every request dials, so a listener that went
 // away shows at once), no transparent decompression.
@@ -329,3 +283,5 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() strin
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func freeAddr(t testing.TB) string { return testbin.FreeAddr(t) }
