@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingap-go/pingap/dataplane/router"
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
 )
@@ -40,7 +41,7 @@ func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
 	if r.TLS != nil {
 		ri.scheme = "https"
 	}
-	ri.host = hostOnly(r.Host)
+	ri.host = router.NormalizeHost(r.Host)
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		ri.peer = ap.Addr().Unmap()
 		ri.remoteAddr = ri.peer.String()
@@ -63,21 +64,6 @@ func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
 		ri.xff = ri.remoteAddr
 	}
 	return ri
-}
-
-// hostOnly strips the port and a trailing dot from a Host header and lower-
-// cases it.
-func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
-	}
-	h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(h, "]"), "["), ".")
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(h)
-		}
-	}
-	return h
 }
 
 func itoa(n int) string {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/pingap-go/pingap/dataplane/router"
 	"net/http"
 	"net/netip"
 	"testing"
@@ -128,8 +129,8 @@ func TestHostOnly(t *testing.T) {
 		{"127.0.0.1:80", "127.0.0.1"},
 	}
 	for _, tt := range tests {
-		if got := hostOnly(tt.in); got != tt.want {
-			t.Errorf("hostOnly(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := router.NormalizeHost(tt.in); got != tt.want {
+			t.Errorf("NormalizeHost(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

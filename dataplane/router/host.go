@@ -8,10 +8,10 @@ import (
 	"github.com/pingap-go/pingap/config"
 )
 
-// normalizeHost turns a Host header value into the form patterns are matched
+// NormalizeHost turns a Host header value into the form patterns are matched
 // against: without the port, the brackets of an IPv6 literal and one trailing
 // dot, in lower case. It allocates only when the host has upper-case letters.
-func normalizeHost(h string) string {
+func NormalizeHost(h string) string {
 	if len(h) > 0 && h[0] == '[' {
 		// "[v6]" or "[v6]:port".
 		if end := strings.IndexByte(h, ']'); end > 0 {

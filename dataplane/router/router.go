@@ -150,7 +150,7 @@ func (r *Router[T]) Len() int { return len(r.locs) }
 // Host header as received (any case, maybe with a port or a trailing dot);
 // path is the request's URL path.
 func (r *Router[T]) Match(host, path string) (T, bool) {
-	h := normalizeHost(host)
+	h := NormalizeHost(host)
 	if list, ok := r.exact[h]; ok {
 		for i := range list {
 			if list[i].matchPath(path) {

@@ -332,8 +332,8 @@ func TestNormalizeHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			if got := normalizeHost(tt.in); got != tt.want {
-				t.Errorf("normalizeHost(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := NormalizeHost(tt.in); got != tt.want {
+				t.Errorf("NormalizeHost(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
