@@ -178,6 +178,9 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			}
 		}
 	},
+	"jwt":           checkJWTPlugin,
+	"combined_auth": checkCombinedAuthPlugin,
+	"csrf":          checkCSRFPlugin,
 }
 
 // plugin checks one plugin: a known category, options of that category

@@ -36,6 +36,30 @@ type BuildContext struct {
 	// settings.trusted_proxies (the peer address when it is not a trusted
 	// proxy). Nil in tests means the peer address.
 	ClientIP func(r *http.Request) netip.Addr
+	// Now is the clock for time-based checks (token expiry, timestamps).
+	// Nil means time.Now; use the Clock method.
+	Now func() time.Time
+	// OnClose registers a function that runs when the config version this
+	// instance was built for is retired and the instance is not carried
+	// over to the next one (or the data plane shuts down). It may run more
+	// than once, while requests still drain, so it must be idempotent. Nil
+	// in tests means never; use the Cleanup method.
+	OnClose func(fn func())
+}
+
+// Clock returns ctx.Now, or time.Now when it is nil.
+func (c BuildContext) Clock() func() time.Time {
+	if c.Now != nil {
+		return c.Now
+	}
+	return time.Now
+}
+
+// Cleanup registers fn with OnClose, when there is one.
+func (c BuildContext) Cleanup(fn func()) {
+	if c.OnClose != nil {
+		c.OnClose(fn)
+	}
 }
 
 // PeerIP is the address of a request's TCP peer, the zero Addr if
@@ -52,12 +76,6 @@ func PeerIP(r *http.Request) netip.Addr {
 // config version; it must validate everything it needs so that the returned
 // middleware never parses configuration per request.
 type Factory func(ctx BuildContext, name string, cfg *pb.Plugin) (Middleware, error)
-
-// Closer is implemented by plugin instances that hold resources (background
-// goroutines, caches) which must be released when their config is replaced.
-type Closer interface {
-	Close() error
-}
 
 // Registry maps plugin categories to factories.
 type Registry struct {

@@ -907,6 +907,9 @@ type Plugin struct {
 	//	*Plugin_KeyAuth
 	//	*Plugin_BasicAuth
 	//	*Plugin_ForwardAuth
+	//	*Plugin_Jwt
+	//	*Plugin_CombinedAuth
+	//	*Plugin_Csrf
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1064,6 +1067,33 @@ func (x *Plugin) GetForwardAuth() *ForwardAuthPlugin {
 	return nil
 }
 
+func (x *Plugin) GetJwt() *JwtPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Jwt); ok {
+			return x.Jwt
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetCombinedAuth() *CombinedAuthPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_CombinedAuth); ok {
+			return x.CombinedAuth
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetCsrf() *CsrfPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Csrf); ok {
+			return x.Csrf
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1128,6 +1158,21 @@ type Plugin_ForwardAuth struct {
 	ForwardAuth *ForwardAuthPlugin `protobuf:"bytes,21,opt,name=forward_auth,json=forwardAuth,proto3,oneof"`
 }
 
+type Plugin_Jwt struct {
+	// Options of category "jwt".
+	Jwt *JwtPlugin `protobuf:"bytes,22,opt,name=jwt,proto3,oneof"`
+}
+
+type Plugin_CombinedAuth struct {
+	// Options of category "combined_auth".
+	CombinedAuth *CombinedAuthPlugin `protobuf:"bytes,23,opt,name=combined_auth,json=combinedAuth,proto3,oneof"`
+}
+
+type Plugin_Csrf struct {
+	// Options of category "csrf".
+	Csrf *CsrfPlugin `protobuf:"bytes,24,opt,name=csrf,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1151,6 +1196,12 @@ func (*Plugin_KeyAuth) isPlugin_Config() {}
 func (*Plugin_BasicAuth) isPlugin_Config() {}
 
 func (*Plugin_ForwardAuth) isPlugin_Config() {}
+
+func (*Plugin_Jwt) isPlugin_Config() {}
+
+func (*Plugin_CombinedAuth) isPlugin_Config() {}
+
+func (*Plugin_Csrf) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -2136,6 +2187,429 @@ func (x *ForwardAuthPlugin) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+// JwtPlugin lets through only requests with a valid JSON Web Token, verified
+// with exactly one of: an HMAC secret, a PEM public key, or the keys of a
+// JWKS URL. The accepted algorithm is pinned by the config, never chosen by
+// the token, so "alg: none" and an HMAC token made with a public key are
+// refused. A failure answers 401 with a Bearer challenge that says nothing
+// about which check failed.
+type JwtPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Header holding the token; a "Bearer " scheme (any case) is removed.
+	// Default: "Authorization" when neither cookie nor query is set.
+	Header string `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// Cookie holding the token. Default: none.
+	Cookie string `protobuf:"bytes,2,opt,name=cookie,proto3" json:"cookie,omitempty"`
+	// Query parameter holding the token. Default: none.
+	Query string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
+	// HMAC secret, for HS256, HS384 and HS512. One of secret, public_key and
+	// jwks_url is required.
+	Secret string `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Signing algorithm: HS256, HS384, HS512, RS256, RS384, RS512, PS256,
+	// PS384, PS512, ES256, ES384, ES512 or EdDSA. Default: HS256 with secret;
+	// required with public_key; with jwks_url, any asymmetric algorithm that
+	// matches the key.
+	Algorithm string `protobuf:"bytes,5,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// Public key (RSA, ECDSA or Ed25519), inline PEM or the path of a PEM
+	// file.
+	PublicKey string `protobuf:"bytes,6,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// URL of a JSON Web Key Set; the key is chosen by the token's "kid".
+	JwksUrl string `protobuf:"bytes,7,opt,name=jwks_url,json=jwksUrl,proto3" json:"jwks_url,omitempty"`
+	// How long fetched keys are used before they are fetched again; a token
+	// with an unknown "kid" triggers an earlier refresh (at most one every
+	// 10s). Default: 5m.
+	JwksTtl *durationpb.Duration `protobuf:"bytes,8,opt,name=jwks_ttl,json=jwksTtl,proto3" json:"jwks_ttl,omitempty"`
+	// Clock skew allowed when checking exp, nbf and iat. Default: 0.
+	Leeway *durationpb.Duration `protobuf:"bytes,9,opt,name=leeway,proto3" json:"leeway,omitempty"`
+	// Required "iss" claim. Default: not checked.
+	Issuer string `protobuf:"bytes,10,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// Accepted audiences: the token's "aud" must contain one. Default: not
+	// checked.
+	Audience []string `protobuf:"bytes,11,rep,name=audience,proto3" json:"audience,omitempty"`
+	// Refuse tokens without an "exp" claim. Default: false.
+	RequireExp bool `protobuf:"varint,12,opt,name=require_exp,json=requireExp,proto3" json:"require_exp,omitempty"`
+	// Verified claims forwarded upstream as request headers, "claim:Header"
+	// ("sub:X-User-Id"). A client's own copy of such a header is removed, so
+	// it cannot be forged. Default: none.
+	ClaimsToHeaders []string `protobuf:"bytes,13,rep,name=claims_to_headers,json=claimsToHeaders,proto3" json:"claims_to_headers,omitempty"`
+	// Remove the token from the request before it is forwarded. Default: false.
+	HideCredentials bool `protobuf:"varint,14,opt,name=hide_credentials,json=hideCredentials,proto3" json:"hide_credentials,omitempty"`
+	// Wait this long before answering a failed attempt. Default: 0.
+	Delay *durationpb.Duration `protobuf:"bytes,15,opt,name=delay,proto3" json:"delay,omitempty"`
+	// As in Pingap: a path whose successful upstream answer (a JSON object)
+	// is returned signed, as {"token": "..."}, with exp set from
+	// token_ttl. Needs secret. Default: none.
+	AuthPath string `protobuf:"bytes,16,opt,name=auth_path,json=authPath,proto3" json:"auth_path,omitempty"`
+	// Lifetime of tokens signed at auth_path. Default: 24h.
+	TokenTtl      *durationpb.Duration `protobuf:"bytes,17,opt,name=token_ttl,json=tokenTtl,proto3" json:"token_ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JwtPlugin) Reset() {
+	*x = JwtPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JwtPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JwtPlugin) ProtoMessage() {}
+
+func (x *JwtPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JwtPlugin.ProtoReflect.Descriptor instead.
+func (*JwtPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *JwtPlugin) GetHeader() string {
+	if x != nil {
+		return x.Header
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetCookie() string {
+	if x != nil {
+		return x.Cookie
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetJwksUrl() string {
+	if x != nil {
+		return x.JwksUrl
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetJwksTtl() *durationpb.Duration {
+	if x != nil {
+		return x.JwksTtl
+	}
+	return nil
+}
+
+func (x *JwtPlugin) GetLeeway() *durationpb.Duration {
+	if x != nil {
+		return x.Leeway
+	}
+	return nil
+}
+
+func (x *JwtPlugin) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetAudience() []string {
+	if x != nil {
+		return x.Audience
+	}
+	return nil
+}
+
+func (x *JwtPlugin) GetRequireExp() bool {
+	if x != nil {
+		return x.RequireExp
+	}
+	return false
+}
+
+func (x *JwtPlugin) GetClaimsToHeaders() []string {
+	if x != nil {
+		return x.ClaimsToHeaders
+	}
+	return nil
+}
+
+func (x *JwtPlugin) GetHideCredentials() bool {
+	if x != nil {
+		return x.HideCredentials
+	}
+	return false
+}
+
+func (x *JwtPlugin) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *JwtPlugin) GetAuthPath() string {
+	if x != nil {
+		return x.AuthPath
+	}
+	return ""
+}
+
+func (x *JwtPlugin) GetTokenTtl() *durationpb.Duration {
+	if x != nil {
+		return x.TokenTtl
+	}
+	return nil
+}
+
+// CombinedAuthPlugin is Pingap's signed-request authentication for
+// machine-to-machine calls: the caller sends the query parameters app_id,
+// ts (Unix seconds) and digest = hex(sha256("<secret>:<ts>")). The request
+// passes when the app is known, ts is within deviation of the proxy's clock,
+// the digest matches (compared in constant time) and, if the app has an
+// ip_list, the client address is on it. A failure answers 401.
+type CombinedAuthPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The applications allowed. Required.
+	Authorizations []*CombinedAuthApp `protobuf:"bytes,1,rep,name=authorizations,proto3" json:"authorizations,omitempty"`
+	// Remove app_id, ts and digest from the query before the request is
+	// forwarded. Default: false.
+	HideCredentials bool `protobuf:"varint,2,opt,name=hide_credentials,json=hideCredentials,proto3" json:"hide_credentials,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CombinedAuthPlugin) Reset() {
+	*x = CombinedAuthPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CombinedAuthPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CombinedAuthPlugin) ProtoMessage() {}
+
+func (x *CombinedAuthPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CombinedAuthPlugin.ProtoReflect.Descriptor instead.
+func (*CombinedAuthPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CombinedAuthPlugin) GetAuthorizations() []*CombinedAuthApp {
+	if x != nil {
+		return x.Authorizations
+	}
+	return nil
+}
+
+func (x *CombinedAuthPlugin) GetHideCredentials() bool {
+	if x != nil {
+		return x.HideCredentials
+	}
+	return false
+}
+
+// CombinedAuthApp is one application of a combined_auth plugin.
+type CombinedAuthApp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app_id the caller sends. Required, unique within the plugin.
+	AppId string `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// The shared secret. Required.
+	Secret string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Allowed difference between ts and the proxy's clock, in seconds
+	// (Pingap's unit). Required, greater than 0.
+	Deviation uint32 `protobuf:"varint,3,opt,name=deviation,proto3" json:"deviation,omitempty"`
+	// IP addresses and CIDRs this app may call from (the client address
+	// resolved through settings.trusted_proxies). Default: any.
+	IpList        []string `protobuf:"bytes,4,rep,name=ip_list,json=ipList,proto3" json:"ip_list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CombinedAuthApp) Reset() {
+	*x = CombinedAuthApp{}
+	mi := &file_pingap_v1_config_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CombinedAuthApp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CombinedAuthApp) ProtoMessage() {}
+
+func (x *CombinedAuthApp) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CombinedAuthApp.ProtoReflect.Descriptor instead.
+func (*CombinedAuthApp) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CombinedAuthApp) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *CombinedAuthApp) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *CombinedAuthApp) GetDeviation() uint32 {
+	if x != nil {
+		return x.Deviation
+	}
+	return 0
+}
+
+func (x *CombinedAuthApp) GetIpList() []string {
+	if x != nil {
+		return x.IpList
+	}
+	return nil
+}
+
+// CsrfPlugin protects state-changing requests with the double-submit
+// pattern: a GET of token_path answers 204 with a signed, expiring token in
+// a cookie; every request with another method than GET, HEAD, OPTIONS and
+// TRACE must send the cookie and the same token in a header. A cross-site
+// page can make the browser send the cookie but cannot read it to set the
+// header. A failure answers 403.
+type CsrfPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The path that issues a token. Required.
+	TokenPath string `protobuf:"bytes,1,opt,name=token_path,json=tokenPath,proto3" json:"token_path,omitempty"`
+	// The secret the tokens are signed with (HMAC-SHA256); the same on every
+	// data plane. Required, at least 16 bytes.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Name of the cookie and of the header. Default: "x-csrf-token".
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Lifetime of a token, also the cookie's Max-Age. Default: 1h.
+	Ttl           *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CsrfPlugin) Reset() {
+	*x = CsrfPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CsrfPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CsrfPlugin) ProtoMessage() {}
+
+func (x *CsrfPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CsrfPlugin.ProtoReflect.Descriptor instead.
+func (*CsrfPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CsrfPlugin) GetTokenPath() string {
+	if x != nil {
+		return x.TokenPath
+	}
+	return ""
+}
+
+func (x *CsrfPlugin) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CsrfPlugin) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CsrfPlugin) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -2233,7 +2707,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\x9b\x06\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xb8\a\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -2250,7 +2724,10 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\bkey_auth\x18\x13 \x01(\v2\x18.pingap.v1.KeyAuthPluginH\x00R\akeyAuth\x12;\n" +
 	"\n" +
 	"basic_auth\x18\x14 \x01(\v2\x1a.pingap.v1.BasicAuthPluginH\x00R\tbasicAuth\x12A\n" +
-	"\fforward_auth\x18\x15 \x01(\v2\x1c.pingap.v1.ForwardAuthPluginH\x00R\vforwardAuthB\b\n" +
+	"\fforward_auth\x18\x15 \x01(\v2\x1c.pingap.v1.ForwardAuthPluginH\x00R\vforwardAuth\x12(\n" +
+	"\x03jwt\x18\x16 \x01(\v2\x14.pingap.v1.JwtPluginH\x00R\x03jwt\x12D\n" +
+	"\rcombined_auth\x18\x17 \x01(\v2\x1d.pingap.v1.CombinedAuthPluginH\x00R\fcombinedAuth\x12+\n" +
+	"\x04csrf\x18\x18 \x01(\v2\x15.pingap.v1.CsrfPluginH\x00R\x04csrfB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -2324,7 +2801,43 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x120\n" +
 	"\x14auth_request_headers\x18\x02 \x03(\tR\x12authRequestHeaders\x122\n" +
 	"\x15auth_response_headers\x18\x03 \x03(\tR\x13authResponseHeaders\x123\n" +
-	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeoutB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\xdc\x04\n" +
+	"\tJwtPlugin\x12\x16\n" +
+	"\x06header\x18\x01 \x01(\tR\x06header\x12\x16\n" +
+	"\x06cookie\x18\x02 \x01(\tR\x06cookie\x12\x14\n" +
+	"\x05query\x18\x03 \x01(\tR\x05query\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x1c\n" +
+	"\talgorithm\x18\x05 \x01(\tR\talgorithm\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x06 \x01(\tR\tpublicKey\x12\x19\n" +
+	"\bjwks_url\x18\a \x01(\tR\ajwksUrl\x124\n" +
+	"\bjwks_ttl\x18\b \x01(\v2\x19.google.protobuf.DurationR\ajwksTtl\x121\n" +
+	"\x06leeway\x18\t \x01(\v2\x19.google.protobuf.DurationR\x06leeway\x12\x16\n" +
+	"\x06issuer\x18\n" +
+	" \x01(\tR\x06issuer\x12\x1a\n" +
+	"\baudience\x18\v \x03(\tR\baudience\x12\x1f\n" +
+	"\vrequire_exp\x18\f \x01(\bR\n" +
+	"requireExp\x12*\n" +
+	"\x11claims_to_headers\x18\r \x03(\tR\x0fclaimsToHeaders\x12)\n" +
+	"\x10hide_credentials\x18\x0e \x01(\bR\x0fhideCredentials\x12/\n" +
+	"\x05delay\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x1b\n" +
+	"\tauth_path\x18\x10 \x01(\tR\bauthPath\x126\n" +
+	"\ttoken_ttl\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\btokenTtl\"\x83\x01\n" +
+	"\x12CombinedAuthPlugin\x12B\n" +
+	"\x0eauthorizations\x18\x01 \x03(\v2\x1a.pingap.v1.CombinedAuthAppR\x0eauthorizations\x12)\n" +
+	"\x10hide_credentials\x18\x02 \x01(\bR\x0fhideCredentials\"w\n" +
+	"\x0fCombinedAuthApp\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\x12\x1c\n" +
+	"\tdeviation\x18\x03 \x01(\rR\tdeviation\x12\x17\n" +
+	"\aip_list\x18\x04 \x03(\tR\x06ipList\"~\n" +
+	"\n" +
+	"CsrfPlugin\x12\x1d\n" +
+	"\n" +
+	"token_path\x18\x01 \x01(\tR\ttokenPath\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12+\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttlB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -2338,7 +2851,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -2360,35 +2873,39 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*KeyAuthPlugin)(nil),            // 17: pingap.v1.KeyAuthPlugin
 	(*BasicAuthPlugin)(nil),          // 18: pingap.v1.BasicAuthPlugin
 	(*ForwardAuthPlugin)(nil),        // 19: pingap.v1.ForwardAuthPlugin
-	nil,                              // 20: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 21: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 22: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 23: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 24: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 25: google.protobuf.Duration
+	(*JwtPlugin)(nil),                // 20: pingap.v1.JwtPlugin
+	(*CombinedAuthPlugin)(nil),       // 21: pingap.v1.CombinedAuthPlugin
+	(*CombinedAuthApp)(nil),          // 22: pingap.v1.CombinedAuthApp
+	(*CsrfPlugin)(nil),               // 23: pingap.v1.CsrfPlugin
+	nil,                              // 24: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 25: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 26: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 27: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 28: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 29: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	20, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	21, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	22, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	23, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	24, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	25, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	25, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	25, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	25, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	25, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	25, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	25, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	25, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	25, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	25, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	24, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	25, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	26, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	27, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	28, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	29, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	29, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	29, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	29, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	29, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	29, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	29, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	29, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	29, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	29, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	25, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	25, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	25, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	25, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	29, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	29, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	29, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	29, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -2401,20 +2918,29 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	17, // 30: pingap.v1.Plugin.key_auth:type_name -> pingap.v1.KeyAuthPlugin
 	18, // 31: pingap.v1.Plugin.basic_auth:type_name -> pingap.v1.BasicAuthPlugin
 	19, // 32: pingap.v1.Plugin.forward_auth:type_name -> pingap.v1.ForwardAuthPlugin
-	25, // 33: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	25, // 34: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	25, // 35: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
-	25, // 36: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
-	2,  // 37: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 38: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 39: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 40: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 41: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	20, // 33: pingap.v1.Plugin.jwt:type_name -> pingap.v1.JwtPlugin
+	21, // 34: pingap.v1.Plugin.combined_auth:type_name -> pingap.v1.CombinedAuthPlugin
+	23, // 35: pingap.v1.Plugin.csrf:type_name -> pingap.v1.CsrfPlugin
+	29, // 36: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	29, // 37: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	29, // 38: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
+	29, // 39: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
+	29, // 40: pingap.v1.JwtPlugin.jwks_ttl:type_name -> google.protobuf.Duration
+	29, // 41: pingap.v1.JwtPlugin.leeway:type_name -> google.protobuf.Duration
+	29, // 42: pingap.v1.JwtPlugin.delay:type_name -> google.protobuf.Duration
+	29, // 43: pingap.v1.JwtPlugin.token_ttl:type_name -> google.protobuf.Duration
+	22, // 44: pingap.v1.CombinedAuthPlugin.authorizations:type_name -> pingap.v1.CombinedAuthApp
+	29, // 45: pingap.v1.CsrfPlugin.ttl:type_name -> google.protobuf.Duration
+	2,  // 46: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 47: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 48: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 49: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 50: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -2437,6 +2963,9 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_KeyAuth)(nil),
 		(*Plugin_BasicAuth)(nil),
 		(*Plugin_ForwardAuth)(nil),
+		(*Plugin_Jwt)(nil),
+		(*Plugin_CombinedAuth)(nil),
+		(*Plugin_Csrf)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2444,7 +2973,7 @@ func file_pingap_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
