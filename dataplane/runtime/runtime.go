@@ -45,7 +45,24 @@ type Runtime struct {
 	hash      string
 	servers   map[string]*Server
 	upstreams map[string]*upstream.Upstream
+	plugins   map[string]*pluginInstance
 	grace     time.Duration
+}
+
+// pluginInstance is a built plugin, kept so that a reload which does not
+// change its config (nor the trusted proxies it resolves clients through)
+// carries it over with its state: caches, counters, fetched keys.
+type pluginInstance struct {
+	cfg     *pb.Plugin
+	mw      plugin.Middleware
+	closers []func()
+}
+
+// close runs the instance's cleanups (they are idempotent).
+func (p *pluginInstance) close() {
+	for _, fn := range p.closers {
+		fn()
+	}
 }
 
 // Server is a compiled server with the listener settings it needs.
@@ -99,11 +116,12 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		hash:      config.Hash(snap),
 		servers:   map[string]*Server{},
 		upstreams: map[string]*upstream.Upstream{},
+		plugins:   map[string]*pluginInstance{},
 		grace:     durationOr(settings.GetGracePeriod().AsDuration(), DefaultGracePeriod),
 	}
 	defer func() {
 		if err != nil {
-			rt.closeNew(prev)
+			rt.release(prev) // what rt created that prev does not own
 		}
 	}()
 	trusted, err := proxy.ParseTrustedProxies(settings.GetTrustedProxies())
@@ -130,8 +148,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		}
 		rt.upstreams[name] = u
 	}
-	plugins, err := buildPlugins(snap, opts.Plugins, logger, trusted)
-	if err != nil {
+	if err := rt.buildPlugins(prev, opts.Plugins, logger, trusted); err != nil {
 		return nil, err
 	}
 	certs, err := loadCertificates(snap)
@@ -139,7 +156,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		return nil, err
 	}
 	for _, name := range slices.Sorted(maps.Keys(snap.GetServers())) {
-		s, err := rt.buildServer(name, snap, plugins, trusted, logger)
+		s, err := rt.buildServer(name, snap, trusted, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -151,14 +168,14 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	return rt, nil
 }
 
-func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[string]plugin.Middleware,
-	trusted *proxy.TrustedProxies, logger *slog.Logger) (*Server, error) {
+func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.TrustedProxies,
+	logger *slog.Logger) (*Server, error) {
 	cfg := snap.GetServers()[name]
 	addrs, err := config.ParseListenAddrs(cfg.GetAddr())
 	if err != nil {
 		return nil, fmt.Errorf("servers.%s.addr: %w", name, err)
 	}
-	serverPlugins := pick(plugins, cfg.GetPlugins())
+	serverPlugins := rt.pick(cfg.GetPlugins())
 	locs := map[string]*proxy.Location{}
 	for _, ln := range cfg.GetLocations() {
 		lc := snap.GetLocations()[ln]
@@ -172,7 +189,7 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[strin
 				return nil, fmt.Errorf("locations.%s.upstream: unknown upstream %q", ln, lc.GetUpstream())
 			}
 		}
-		mws := append(append([]plugin.Middleware{}, serverPlugins...), pick(plugins, lc.GetPlugins())...)
+		mws := append(append([]plugin.Middleware{}, serverPlugins...), rt.pick(lc.GetPlugins())...)
 		loc, err := proxy.NewLocation(ln, lc, up, proxy.LocationOptions{
 			Trusted: trusted, Logger: logger.With("server", name), Plugins: mws,
 		})
@@ -205,29 +222,46 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, plugins map[strin
 	return &Server{Handler: h, Addrs: addrs, Listener: ls}, nil
 }
 
-func buildPlugins(snap *pb.Snapshot, reg *plugin.Registry, logger *slog.Logger, trusted *proxy.TrustedProxies) (map[string]plugin.Middleware, error) {
-	out := map[string]plugin.Middleware{}
+// buildPlugins builds the snapshot's plugins, carrying over prev's
+// instances whose config and trusted proxies did not change.
+func (rt *Runtime) buildPlugins(prev *Runtime, reg *plugin.Registry, logger *slog.Logger, trusted *proxy.TrustedProxies) error {
+	if reg == nil {
+		reg = plugin.NewRegistry()
+	}
+	sameTrust := prev != nil && slices.Equal(prev.snapshot.GetSettings().GetTrustedProxies(),
+		rt.snapshot.GetSettings().GetTrustedProxies())
 	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(snap.GetPlugins())) {
-		if reg == nil {
-			reg = plugin.NewRegistry()
+	for _, name := range slices.Sorted(maps.Keys(rt.snapshot.GetPlugins())) {
+		cfg := rt.snapshot.GetPlugins()[name]
+		if sameTrust {
+			if old := prev.plugins[name]; old != nil && proto.Equal(old.cfg, cfg) {
+				rt.plugins[name] = old
+				continue
+			}
 		}
-		mw, err := reg.Build(plugin.BuildContext{Logger: logger.With("plugin", name), ClientIP: trusted.RequestClientIP},
-			name, snap.GetPlugins()[name])
+		inst := &pluginInstance{cfg: cfg}
+		mw, err := reg.Build(plugin.BuildContext{
+			Logger:   logger.With("plugin", name),
+			ClientIP: trusted.RequestClientIP,
+			OnClose:  func(fn func()) { inst.closers = append(inst.closers, fn) },
+		}, name, cfg)
 		if err != nil {
+			inst.close() // what it registered before failing
 			errs = append(errs, err)
 			continue
 		}
-		out[name] = mw
+		inst.mw = mw
+		rt.plugins[name] = inst
 	}
-	return out, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-func pick(all map[string]plugin.Middleware, names []string) []plugin.Middleware {
+// pick returns the middlewares of the named plugins, in order.
+func (rt *Runtime) pick(names []string) []plugin.Middleware {
 	out := make([]plugin.Middleware, 0, len(names))
 	for _, n := range names {
-		if mw := all[n]; mw != nil {
-			out = append(out, mw)
+		if p := rt.plugins[n]; p != nil {
+			out = append(out, p.mw)
 		}
 	}
 	return out
@@ -255,11 +289,16 @@ func (rt *Runtime) poolSize() int {
 	return upstream.DefaultPoolSize
 }
 
-// closeNew closes the upstreams rt created that prev does not own.
-func (rt *Runtime) closeNew(prev *Runtime) {
+// release closes what rt holds that other does not share.
+func (rt *Runtime) release(other *Runtime) {
 	for name, u := range rt.upstreams {
-		if prev == nil || prev.upstreams[name] != u {
+		if other == nil || other.upstreams[name] != u {
 			u.Close()
+		}
+	}
+	for name, p := range rt.plugins {
+		if other == nil || other.plugins[name] != p {
+			p.close()
 		}
 	}
 }
@@ -271,11 +310,7 @@ func (rt *Runtime) Retire(next *Runtime) {
 	if rt == nil {
 		return
 	}
-	for name, u := range rt.upstreams {
-		if next == nil || next.upstreams[name] != u {
-			u.Close()
-		}
-	}
+	rt.release(next)
 }
 
 // Start starts the background work of the runtime's upstreams (active

@@ -62,6 +62,7 @@ func New(ctx plugin.BuildContext, name string, cfg *pb.Plugin) (plugin.Middlewar
 		// The service's redirects are answers for the client (a login page).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	ctx.Cleanup(client.CloseIdleConnections) // a replaced instance leaves no idle connections behind
 	address := u.String()
 	log := ctx.Logger
 	return func(next http.Handler) http.Handler {

@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -84,5 +85,47 @@ func TestForwardAuth(t *testing.T) {
 		if _, err := New(plugin.BuildContext{}, "fa", &pb.Plugin{Category: Category, Config: &pb.Plugin_ForwardAuth{ForwardAuth: c}}); err == nil {
 			t.Errorf("config %v built", c)
 		}
+	}
+}
+
+// When its config is retired, the plugin closes its idle connections to the
+// service instead of leaving them open until they time out.
+func TestForwardAuthCleanupClosesIdleConnections(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	var cleanups []func()
+	mw, err := New(plugin.BuildContext{OnClose: func(fn func()) { cleanups = append(cleanups, fn) }}, "fa",
+		&pb.Plugin{Category: Category, Config: &pb.Plugin_ForwardAuth{ForwardAuth: &pb.ForwardAuthPlugin{Address: srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", rec.Code)
+	}
+	select {
+	case <-closed:
+		t.Fatal("the connection to the service closed before cleanup; keep-alive is broken")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if len(cleanups) == 0 {
+		t.Fatal("the plugin registered no cleanup")
+	}
+	for _, fn := range cleanups {
+		fn()
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the idle connection to the service is still open after cleanup")
 	}
 }
