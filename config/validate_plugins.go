@@ -178,9 +178,17 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			}
 		}
 	},
-	"jwt":           checkJWTPlugin,
-	"combined_auth": checkCombinedAuthPlugin,
-	"csrf":          checkCSRFPlugin,
+	"jwt":               checkJWTPlugin,
+	"combined_auth":     checkCombinedAuthPlugin,
+	"csrf":              checkCSRFPlugin,
+	"limit":             checkLimitPlugin,
+	"cache":             checkCachePlugin,
+	"compression":       checkCompressionPlugin,
+	"accept_encoding":   checkAcceptEncodingPlugin,
+	"sub_filter":        checkSubFilterPlugin,
+	"directory":         checkDirectoryPlugin,
+	"traffic_splitting": checkTrafficSplittingPlugin,
+	"stats":             checkStatsPlugin,
 }
 
 // plugin checks one plugin: a known category, options of that category

@@ -910,6 +910,14 @@ type Plugin struct {
 	//	*Plugin_Jwt
 	//	*Plugin_CombinedAuth
 	//	*Plugin_Csrf
+	//	*Plugin_Limit
+	//	*Plugin_Cache
+	//	*Plugin_Compression
+	//	*Plugin_AcceptEncoding
+	//	*Plugin_SubFilter
+	//	*Plugin_Directory
+	//	*Plugin_TrafficSplitting
+	//	*Plugin_Stats
 	Config        isPlugin_Config `protobuf_oneof:"config"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1094,6 +1102,78 @@ func (x *Plugin) GetCsrf() *CsrfPlugin {
 	return nil
 }
 
+func (x *Plugin) GetLimit() *LimitPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Limit); ok {
+			return x.Limit
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetCache() *CachePlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Cache); ok {
+			return x.Cache
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetCompression() *CompressionPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Compression); ok {
+			return x.Compression
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetAcceptEncoding() *AcceptEncodingPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_AcceptEncoding); ok {
+			return x.AcceptEncoding
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetSubFilter() *SubFilterPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_SubFilter); ok {
+			return x.SubFilter
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetDirectory() *DirectoryPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Directory); ok {
+			return x.Directory
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetTrafficSplitting() *TrafficSplittingPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_TrafficSplitting); ok {
+			return x.TrafficSplitting
+		}
+	}
+	return nil
+}
+
+func (x *Plugin) GetStats() *StatsPlugin {
+	if x != nil {
+		if x, ok := x.Config.(*Plugin_Stats); ok {
+			return x.Stats
+		}
+	}
+	return nil
+}
+
 type isPlugin_Config interface {
 	isPlugin_Config()
 }
@@ -1173,6 +1253,46 @@ type Plugin_Csrf struct {
 	Csrf *CsrfPlugin `protobuf:"bytes,24,opt,name=csrf,proto3,oneof"`
 }
 
+type Plugin_Limit struct {
+	// Options of category "limit".
+	Limit *LimitPlugin `protobuf:"bytes,25,opt,name=limit,proto3,oneof"`
+}
+
+type Plugin_Cache struct {
+	// Options of category "cache".
+	Cache *CachePlugin `protobuf:"bytes,26,opt,name=cache,proto3,oneof"`
+}
+
+type Plugin_Compression struct {
+	// Options of category "compression".
+	Compression *CompressionPlugin `protobuf:"bytes,27,opt,name=compression,proto3,oneof"`
+}
+
+type Plugin_AcceptEncoding struct {
+	// Options of category "accept_encoding".
+	AcceptEncoding *AcceptEncodingPlugin `protobuf:"bytes,28,opt,name=accept_encoding,json=acceptEncoding,proto3,oneof"`
+}
+
+type Plugin_SubFilter struct {
+	// Options of category "sub_filter".
+	SubFilter *SubFilterPlugin `protobuf:"bytes,29,opt,name=sub_filter,json=subFilter,proto3,oneof"`
+}
+
+type Plugin_Directory struct {
+	// Options of category "directory".
+	Directory *DirectoryPlugin `protobuf:"bytes,30,opt,name=directory,proto3,oneof"`
+}
+
+type Plugin_TrafficSplitting struct {
+	// Options of category "traffic_splitting".
+	TrafficSplitting *TrafficSplittingPlugin `protobuf:"bytes,31,opt,name=traffic_splitting,json=trafficSplitting,proto3,oneof"`
+}
+
+type Plugin_Stats struct {
+	// Options of category "stats".
+	Stats *StatsPlugin `protobuf:"bytes,32,opt,name=stats,proto3,oneof"`
+}
+
 func (*Plugin_Ping) isPlugin_Config() {}
 
 func (*Plugin_Mock) isPlugin_Config() {}
@@ -1202,6 +1322,22 @@ func (*Plugin_Jwt) isPlugin_Config() {}
 func (*Plugin_CombinedAuth) isPlugin_Config() {}
 
 func (*Plugin_Csrf) isPlugin_Config() {}
+
+func (*Plugin_Limit) isPlugin_Config() {}
+
+func (*Plugin_Cache) isPlugin_Config() {}
+
+func (*Plugin_Compression) isPlugin_Config() {}
+
+func (*Plugin_AcceptEncoding) isPlugin_Config() {}
+
+func (*Plugin_SubFilter) isPlugin_Config() {}
+
+func (*Plugin_Directory) isPlugin_Config() {}
+
+func (*Plugin_TrafficSplitting) isPlugin_Config() {}
+
+func (*Plugin_Stats) isPlugin_Config() {}
 
 // PingPlugin answers a liveness path itself with "pong", so a load balancer
 // in front of the proxy can check it without reaching an upstream.
@@ -2610,6 +2746,729 @@ func (x *CsrfPlugin) GetTtl() *durationpb.Duration {
 	return nil
 }
 
+// LimitPlugin limits requests per key: a token bucket ("rate") or a cap on
+// concurrent requests ("inflight"). A refused request gets 429 with
+// Retry-After and RateLimit-Limit/-Remaining/-Reset headers. Counters live
+// in each data plane's memory: with N data planes behind a balancer, a
+// client may get up to N times max in all.
+type LimitPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "rate" or "inflight". Default: "rate".
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// What requests are counted by: "ip" (the client address resolved
+	// through settings.trusted_proxies), "header", "cookie" or "query".
+	// Requests that lack the header, cookie or parameter share one key.
+	// Default: "ip".
+	Tag string `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
+	// The header, cookie or query parameter name, for those tags. Required
+	// with them.
+	Key string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// rate: requests per interval (the bucket's refill); inflight: concurrent
+	// requests per key. Required, > 0.
+	Max uint32 `protobuf:"varint,4,opt,name=max,proto3" json:"max,omitempty"`
+	// rate: the interval max is counted over. Default: 1s.
+	Interval *durationpb.Duration `protobuf:"bytes,5,opt,name=interval,proto3" json:"interval,omitempty"`
+	// rate: the bucket's size, how many requests may come at once. Default:
+	// max.
+	Burst uint32 `protobuf:"varint,6,opt,name=burst,proto3" json:"burst,omitempty"`
+	// Most keys tracked at once; beyond it the least recently used key is
+	// dropped, so cycling keys cannot grow memory. Default: 100000.
+	MaxKeys uint32 `protobuf:"varint,7,opt,name=max_keys,json=maxKeys,proto3" json:"max_keys,omitempty"`
+	// A key not seen for this long is forgotten. Default: 10m.
+	IdleTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
+	// Body of the 429 answer. Default: "too many requests".
+	Message       string `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LimitPlugin) Reset() {
+	*x = LimitPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LimitPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LimitPlugin) ProtoMessage() {}
+
+func (x *LimitPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LimitPlugin.ProtoReflect.Descriptor instead.
+func (*LimitPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LimitPlugin) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *LimitPlugin) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *LimitPlugin) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *LimitPlugin) GetMax() uint32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *LimitPlugin) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *LimitPlugin) GetBurst() uint32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *LimitPlugin) GetMaxKeys() uint32 {
+	if x != nil {
+		return x.MaxKeys
+	}
+	return 0
+}
+
+func (x *LimitPlugin) GetIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.IdleTimeout
+	}
+	return nil
+}
+
+func (x *LimitPlugin) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// CachePlugin is an HTTP response cache in memory, shared by the locations
+// that list the plugin (and kept across reloads that do not change it).
+type CachePlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Memory budget for cached responses (headers and bodies), as a size
+	// ("100mb"). Default: 100mb.
+	MaxSize uint64 `protobuf:"varint,1,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	// Longest time a response is served from the cache, whatever its
+	// headers say. Default: 1h.
+	MaxTtl *durationpb.Duration `protobuf:"bytes,2,opt,name=max_ttl,json=maxTtl,proto3" json:"max_ttl,omitempty"`
+	// Freshness of cacheable responses that carry neither Cache-Control
+	// max-age/s-maxage nor Expires. Default: 0, such responses are not
+	// cached.
+	DefaultTtl *durationpb.Duration `protobuf:"bytes,3,opt,name=default_ttl,json=defaultTtl,proto3" json:"default_ttl,omitempty"`
+	// How long concurrent misses for one key wait for the request that fills
+	// it before they go upstream themselves. Default: 1s.
+	Lock *durationpb.Duration `protobuf:"bytes,4,opt,name=lock,proto3" json:"lock,omitempty"`
+	// Largest body cached; a larger response is streamed and not stored.
+	// Default: 1mb.
+	MaxFileSize uint64 `protobuf:"varint,5,opt,name=max_file_size,json=maxFileSize,proto3" json:"max_file_size,omitempty"`
+	// Request headers that are part of the cache key (besides method, host,
+	// path and query). Default: none.
+	Headers []string `protobuf:"bytes,6,rep,name=headers,proto3" json:"headers,omitempty"`
+	// Requests whose path and query match this regex bypass the cache.
+	// Default: none.
+	Skip string `protobuf:"bytes,7,opt,name=skip,proto3" json:"skip,omitempty"`
+	// Client addresses and CIDRs allowed to send PURGE. Default: none (PURGE
+	// is refused with 405).
+	PurgeIpList   []string `protobuf:"bytes,8,rep,name=purge_ip_list,json=purgeIpList,proto3" json:"purge_ip_list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CachePlugin) Reset() {
+	*x = CachePlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CachePlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CachePlugin) ProtoMessage() {}
+
+func (x *CachePlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CachePlugin.ProtoReflect.Descriptor instead.
+func (*CachePlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CachePlugin) GetMaxSize() uint64 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *CachePlugin) GetMaxTtl() *durationpb.Duration {
+	if x != nil {
+		return x.MaxTtl
+	}
+	return nil
+}
+
+func (x *CachePlugin) GetDefaultTtl() *durationpb.Duration {
+	if x != nil {
+		return x.DefaultTtl
+	}
+	return nil
+}
+
+func (x *CachePlugin) GetLock() *durationpb.Duration {
+	if x != nil {
+		return x.Lock
+	}
+	return nil
+}
+
+func (x *CachePlugin) GetMaxFileSize() uint64 {
+	if x != nil {
+		return x.MaxFileSize
+	}
+	return 0
+}
+
+func (x *CachePlugin) GetHeaders() []string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *CachePlugin) GetSkip() string {
+	if x != nil {
+		return x.Skip
+	}
+	return ""
+}
+
+func (x *CachePlugin) GetPurgeIpList() []string {
+	if x != nil {
+		return x.PurgeIpList
+	}
+	return nil
+}
+
+// CompressionPlugin compresses responses for clients that accept it:
+// zstd, brotli or gzip, chosen by the client's Accept-Encoding q-values
+// (ties go to zstd, then br, then gzip).
+type CompressionPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// gzip level 1..9; 0 disables gzip. Default: 6.
+	GzipLevel *uint32 `protobuf:"varint,1,opt,name=gzip_level,json=gzipLevel,proto3,oneof" json:"gzip_level,omitempty"`
+	// brotli level 1..11; 0 disables brotli. Default: 4 (a good speed/ratio
+	// point for dynamic content; use higher for rarely changing assets).
+	BrLevel *uint32 `protobuf:"varint,2,opt,name=br_level,json=brLevel,proto3,oneof" json:"br_level,omitempty"`
+	// zstd level 1..4 (fastest, default, better, best); 0 disables zstd.
+	// Default: 2.
+	ZstdLevel *uint32 `protobuf:"varint,3,opt,name=zstd_level,json=zstdLevel,proto3,oneof" json:"zstd_level,omitempty"`
+	// Smallest body compressed, when its length is known. Default: 1kb.
+	MinLength uint64 `protobuf:"varint,4,opt,name=min_length,json=minLength,proto3" json:"min_length,omitempty"`
+	// Content types compressed (prefixes: "text/" matches every text type).
+	// Default: text/, application/json, application/javascript,
+	// application/xml, application/wasm, image/svg+xml and types with
+	// "+json" or "+xml".
+	ContentTypes []string `protobuf:"bytes,5,rep,name=content_types,json=contentTypes,proto3" json:"content_types,omitempty"`
+	// Decompress gzip, br or zstd bodies from upstream for clients that do
+	// not accept that encoding. Default: false.
+	Decompression bool `protobuf:"varint,6,opt,name=decompression,proto3" json:"decompression,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompressionPlugin) Reset() {
+	*x = CompressionPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompressionPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompressionPlugin) ProtoMessage() {}
+
+func (x *CompressionPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompressionPlugin.ProtoReflect.Descriptor instead.
+func (*CompressionPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CompressionPlugin) GetGzipLevel() uint32 {
+	if x != nil && x.GzipLevel != nil {
+		return *x.GzipLevel
+	}
+	return 0
+}
+
+func (x *CompressionPlugin) GetBrLevel() uint32 {
+	if x != nil && x.BrLevel != nil {
+		return *x.BrLevel
+	}
+	return 0
+}
+
+func (x *CompressionPlugin) GetZstdLevel() uint32 {
+	if x != nil && x.ZstdLevel != nil {
+		return *x.ZstdLevel
+	}
+	return 0
+}
+
+func (x *CompressionPlugin) GetMinLength() uint64 {
+	if x != nil {
+		return x.MinLength
+	}
+	return 0
+}
+
+func (x *CompressionPlugin) GetContentTypes() []string {
+	if x != nil {
+		return x.ContentTypes
+	}
+	return nil
+}
+
+func (x *CompressionPlugin) GetDecompression() bool {
+	if x != nil {
+		return x.Decompression
+	}
+	return false
+}
+
+// AcceptEncodingPlugin normalises the Accept-Encoding sent upstream to the
+// encodings listed, so upstream caches and servers see few variants.
+type AcceptEncodingPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Encodings kept, in order of preference, comma-separated
+	// ("zstd, br, gzip"). Required.
+	Encodings string `protobuf:"bytes,1,opt,name=encodings,proto3" json:"encodings,omitempty"`
+	// Keep only the most preferred encoding the client accepts. Default:
+	// false.
+	OnlyOneEncoding bool `protobuf:"varint,2,opt,name=only_one_encoding,json=onlyOneEncoding,proto3" json:"only_one_encoding,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AcceptEncodingPlugin) Reset() {
+	*x = AcceptEncodingPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptEncodingPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptEncodingPlugin) ProtoMessage() {}
+
+func (x *AcceptEncodingPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptEncodingPlugin.ProtoReflect.Descriptor instead.
+func (*AcceptEncodingPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AcceptEncodingPlugin) GetEncodings() string {
+	if x != nil {
+		return x.Encodings
+	}
+	return ""
+}
+
+func (x *AcceptEncodingPlugin) GetOnlyOneEncoding() bool {
+	if x != nil {
+		return x.OnlyOneEncoding
+	}
+	return false
+}
+
+// SubFilterPlugin replaces strings in text response bodies while they
+// stream (nginx's sub_filter, Pingap's rule syntax).
+type SubFilterPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only requests whose path matches this regex are filtered. Default: all.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Rules, each "subs_filter 'FROM' 'TO' FLAGS": FLAGS "g" replaces every
+	// match (default: the first only), "i" ignores case, "r" makes FROM a
+	// regular expression. Required.
+	Filters []string `protobuf:"bytes,2,rep,name=filters,proto3" json:"filters,omitempty"`
+	// Content types filtered (prefixes). Default: text/html.
+	ContentTypes  []string `protobuf:"bytes,3,rep,name=content_types,json=contentTypes,proto3" json:"content_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubFilterPlugin) Reset() {
+	*x = SubFilterPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubFilterPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubFilterPlugin) ProtoMessage() {}
+
+func (x *SubFilterPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubFilterPlugin.ProtoReflect.Descriptor instead.
+func (*SubFilterPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SubFilterPlugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SubFilterPlugin) GetFilters() []string {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *SubFilterPlugin) GetContentTypes() []string {
+	if x != nil {
+		return x.ContentTypes
+	}
+	return nil
+}
+
+// DirectoryPlugin serves static files from a directory.
+type DirectoryPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The root directory. Required.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Files tried for a directory request, in order. Default: index.html.
+	Index []string `protobuf:"bytes,2,rep,name=index,proto3" json:"index,omitempty"`
+	// List a directory without an index file. Default: false.
+	Autoindex bool `protobuf:"varint,3,opt,name=autoindex,proto3" json:"autoindex,omitempty"`
+	// Cache-Control max-age of file responses. Default: none.
+	MaxAge *durationpb.Duration `protobuf:"bytes,4,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	// Mark responses Cache-Control private. Default: false.
+	Private bool `protobuf:"varint,5,opt,name=private,proto3" json:"private,omitempty"`
+	// Charset added to text content types. Default: none.
+	Charset string `protobuf:"bytes,6,opt,name=charset,proto3" json:"charset,omitempty"`
+	// Serve "f.br" / "f.gz" next to "f" to clients accepting br / gzip.
+	// Default: false.
+	Precompressed bool `protobuf:"varint,7,opt,name=precompressed,proto3" json:"precompressed,omitempty"`
+	// Follow symbolic links that lead out of path. Default: false.
+	FollowSymlinks bool `protobuf:"varint,8,opt,name=follow_symlinks,json=followSymlinks,proto3" json:"follow_symlinks,omitempty"`
+	// Response headers added, "Name:value". Default: none.
+	Headers []string `protobuf:"bytes,9,rep,name=headers,proto3" json:"headers,omitempty"`
+	// Send files as attachments (Content-Disposition). Default: false.
+	Download      bool `protobuf:"varint,10,opt,name=download,proto3" json:"download,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryPlugin) Reset() {
+	*x = DirectoryPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryPlugin) ProtoMessage() {}
+
+func (x *DirectoryPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryPlugin.ProtoReflect.Descriptor instead.
+func (*DirectoryPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DirectoryPlugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *DirectoryPlugin) GetIndex() []string {
+	if x != nil {
+		return x.Index
+	}
+	return nil
+}
+
+func (x *DirectoryPlugin) GetAutoindex() bool {
+	if x != nil {
+		return x.Autoindex
+	}
+	return false
+}
+
+func (x *DirectoryPlugin) GetMaxAge() *durationpb.Duration {
+	if x != nil {
+		return x.MaxAge
+	}
+	return nil
+}
+
+func (x *DirectoryPlugin) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *DirectoryPlugin) GetCharset() string {
+	if x != nil {
+		return x.Charset
+	}
+	return ""
+}
+
+func (x *DirectoryPlugin) GetPrecompressed() bool {
+	if x != nil {
+		return x.Precompressed
+	}
+	return false
+}
+
+func (x *DirectoryPlugin) GetFollowSymlinks() bool {
+	if x != nil {
+		return x.FollowSymlinks
+	}
+	return false
+}
+
+func (x *DirectoryPlugin) GetHeaders() []string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *DirectoryPlugin) GetDownload() bool {
+	if x != nil {
+		return x.Download
+	}
+	return false
+}
+
+// TrafficSplittingPlugin sends a share of a location's requests to another
+// upstream (canary releases).
+type TrafficSplittingPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The other upstream. Required.
+	Upstream string `protobuf:"bytes,1,opt,name=upstream,proto3" json:"upstream,omitempty"`
+	// Percentage of requests sent to it, 0..100. Required.
+	Weight uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	// Keep a client on the side it was given, by this cookie: the proxy sets
+	// it on the first answer. Default: not sticky.
+	StickyCookie string `protobuf:"bytes,3,opt,name=sticky_cookie,json=stickyCookie,proto3" json:"sticky_cookie,omitempty"`
+	// Choose the side by hashing this request header (a user id), so one
+	// value always lands on one side. Default: none.
+	StickyHeader  string `protobuf:"bytes,4,opt,name=sticky_header,json=stickyHeader,proto3" json:"sticky_header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrafficSplittingPlugin) Reset() {
+	*x = TrafficSplittingPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrafficSplittingPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrafficSplittingPlugin) ProtoMessage() {}
+
+func (x *TrafficSplittingPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrafficSplittingPlugin.ProtoReflect.Descriptor instead.
+func (*TrafficSplittingPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TrafficSplittingPlugin) GetUpstream() string {
+	if x != nil {
+		return x.Upstream
+	}
+	return ""
+}
+
+func (x *TrafficSplittingPlugin) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *TrafficSplittingPlugin) GetStickyCookie() string {
+	if x != nil {
+		return x.StickyCookie
+	}
+	return ""
+}
+
+func (x *TrafficSplittingPlugin) GetStickyHeader() string {
+	if x != nil {
+		return x.StickyHeader
+	}
+	return ""
+}
+
+// StatsPlugin answers a path with the data plane's statistics as JSON, as
+// Pingap's stats plugin does.
+type StatsPlugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The path answered (exact match). Required.
+	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsPlugin) Reset() {
+	*x = StatsPlugin{}
+	mi := &file_pingap_v1_config_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsPlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsPlugin) ProtoMessage() {}
+
+func (x *StatsPlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsPlugin.ProtoReflect.Descriptor instead.
+func (*StatsPlugin) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StatsPlugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
 var File_pingap_v1_config_proto protoreflect.FileDescriptor
 
 const file_pingap_v1_config_proto_rawDesc = "" +
@@ -2707,7 +3566,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x14consecutive_failures\x18\x02 \x01(\rR\x13consecutiveFailures\x12G\n" +
 	"\x12base_ejection_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x10baseEjectionTime\x12E\n" +
 	"\x11max_ejection_time\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fmaxEjectionTime\x120\n" +
-	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xb8\a\n" +
+	"\x14max_ejection_percent\x18\x05 \x01(\rR\x12maxEjectionPercent\"\xa1\v\n" +
 	"\x06Plugin\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12+\n" +
 	"\x04ping\x18\n" +
@@ -2727,7 +3586,16 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\fforward_auth\x18\x15 \x01(\v2\x1c.pingap.v1.ForwardAuthPluginH\x00R\vforwardAuth\x12(\n" +
 	"\x03jwt\x18\x16 \x01(\v2\x14.pingap.v1.JwtPluginH\x00R\x03jwt\x12D\n" +
 	"\rcombined_auth\x18\x17 \x01(\v2\x1d.pingap.v1.CombinedAuthPluginH\x00R\fcombinedAuth\x12+\n" +
-	"\x04csrf\x18\x18 \x01(\v2\x15.pingap.v1.CsrfPluginH\x00R\x04csrfB\b\n" +
+	"\x04csrf\x18\x18 \x01(\v2\x15.pingap.v1.CsrfPluginH\x00R\x04csrf\x12.\n" +
+	"\x05limit\x18\x19 \x01(\v2\x16.pingap.v1.LimitPluginH\x00R\x05limit\x12.\n" +
+	"\x05cache\x18\x1a \x01(\v2\x16.pingap.v1.CachePluginH\x00R\x05cache\x12@\n" +
+	"\vcompression\x18\x1b \x01(\v2\x1c.pingap.v1.CompressionPluginH\x00R\vcompression\x12J\n" +
+	"\x0faccept_encoding\x18\x1c \x01(\v2\x1f.pingap.v1.AcceptEncodingPluginH\x00R\x0eacceptEncoding\x12;\n" +
+	"\n" +
+	"sub_filter\x18\x1d \x01(\v2\x1a.pingap.v1.SubFilterPluginH\x00R\tsubFilter\x12:\n" +
+	"\tdirectory\x18\x1e \x01(\v2\x1a.pingap.v1.DirectoryPluginH\x00R\tdirectory\x12P\n" +
+	"\x11traffic_splitting\x18\x1f \x01(\v2!.pingap.v1.TrafficSplittingPluginH\x00R\x10trafficSplitting\x12.\n" +
+	"\x05stats\x18  \x01(\v2\x16.pingap.v1.StatsPluginH\x00R\x05statsB\b\n" +
 	"\x06config\" \n" +
 	"\n" +
 	"PingPlugin\x12\x12\n" +
@@ -2837,7 +3705,66 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"token_path\x18\x01 \x01(\tR\ttokenPath\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12+\n" +
-	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttlB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x97\x02\n" +
+	"\vLimitPlugin\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x10\n" +
+	"\x03tag\x18\x02 \x01(\tR\x03tag\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12\x10\n" +
+	"\x03max\x18\x04 \x01(\rR\x03max\x125\n" +
+	"\binterval\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12\x14\n" +
+	"\x05burst\x18\x06 \x01(\rR\x05burst\x12\x19\n" +
+	"\bmax_keys\x18\a \x01(\rR\amaxKeys\x12<\n" +
+	"\fidle_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12\x18\n" +
+	"\amessage\x18\t \x01(\tR\amessage\"\xbd\x02\n" +
+	"\vCachePlugin\x12\x19\n" +
+	"\bmax_size\x18\x01 \x01(\x04R\amaxSize\x122\n" +
+	"\amax_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06maxTtl\x12:\n" +
+	"\vdefault_ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"defaultTtl\x12-\n" +
+	"\x04lock\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x04lock\x12\"\n" +
+	"\rmax_file_size\x18\x05 \x01(\x04R\vmaxFileSize\x12\x18\n" +
+	"\aheaders\x18\x06 \x03(\tR\aheaders\x12\x12\n" +
+	"\x04skip\x18\a \x01(\tR\x04skip\x12\"\n" +
+	"\rpurge_ip_list\x18\b \x03(\tR\vpurgeIpList\"\x90\x02\n" +
+	"\x11CompressionPlugin\x12\"\n" +
+	"\n" +
+	"gzip_level\x18\x01 \x01(\rH\x00R\tgzipLevel\x88\x01\x01\x12\x1e\n" +
+	"\bbr_level\x18\x02 \x01(\rH\x01R\abrLevel\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"zstd_level\x18\x03 \x01(\rH\x02R\tzstdLevel\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"min_length\x18\x04 \x01(\x04R\tminLength\x12#\n" +
+	"\rcontent_types\x18\x05 \x03(\tR\fcontentTypes\x12$\n" +
+	"\rdecompression\x18\x06 \x01(\bR\rdecompressionB\r\n" +
+	"\v_gzip_levelB\v\n" +
+	"\t_br_levelB\r\n" +
+	"\v_zstd_level\"`\n" +
+	"\x14AcceptEncodingPlugin\x12\x1c\n" +
+	"\tencodings\x18\x01 \x01(\tR\tencodings\x12*\n" +
+	"\x11only_one_encoding\x18\x02 \x01(\bR\x0fonlyOneEncoding\"d\n" +
+	"\x0fSubFilterPlugin\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
+	"\afilters\x18\x02 \x03(\tR\afilters\x12#\n" +
+	"\rcontent_types\x18\x03 \x03(\tR\fcontentTypes\"\xc6\x02\n" +
+	"\x0fDirectoryPlugin\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
+	"\x05index\x18\x02 \x03(\tR\x05index\x12\x1c\n" +
+	"\tautoindex\x18\x03 \x01(\bR\tautoindex\x122\n" +
+	"\amax_age\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12\x18\n" +
+	"\aprivate\x18\x05 \x01(\bR\aprivate\x12\x18\n" +
+	"\acharset\x18\x06 \x01(\tR\acharset\x12$\n" +
+	"\rprecompressed\x18\a \x01(\bR\rprecompressed\x12'\n" +
+	"\x0ffollow_symlinks\x18\b \x01(\bR\x0efollowSymlinks\x12\x18\n" +
+	"\aheaders\x18\t \x03(\tR\aheaders\x12\x1a\n" +
+	"\bdownload\x18\n" +
+	" \x01(\bR\bdownload\"\x96\x01\n" +
+	"\x16TrafficSplittingPlugin\x12\x1a\n" +
+	"\bupstream\x18\x01 \x01(\tR\bupstream\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\x12#\n" +
+	"\rsticky_cookie\x18\x03 \x01(\tR\fstickyCookie\x12#\n" +
+	"\rsticky_header\x18\x04 \x01(\tR\fstickyHeader\"!\n" +
+	"\vStatsPlugin\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04pathB4Z2github.com/pingap-go/pingap/gen/pingap/v1;pingapv1b\x06proto3"
 
 var (
 	file_pingap_v1_config_proto_rawDescOnce sync.Once
@@ -2851,7 +3778,7 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
@@ -2877,35 +3804,43 @@ var file_pingap_v1_config_proto_goTypes = []any{
 	(*CombinedAuthPlugin)(nil),       // 21: pingap.v1.CombinedAuthPlugin
 	(*CombinedAuthApp)(nil),          // 22: pingap.v1.CombinedAuthApp
 	(*CsrfPlugin)(nil),               // 23: pingap.v1.CsrfPlugin
-	nil,                              // 24: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 25: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 26: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 27: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 28: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 29: google.protobuf.Duration
+	(*LimitPlugin)(nil),              // 24: pingap.v1.LimitPlugin
+	(*CachePlugin)(nil),              // 25: pingap.v1.CachePlugin
+	(*CompressionPlugin)(nil),        // 26: pingap.v1.CompressionPlugin
+	(*AcceptEncodingPlugin)(nil),     // 27: pingap.v1.AcceptEncodingPlugin
+	(*SubFilterPlugin)(nil),          // 28: pingap.v1.SubFilterPlugin
+	(*DirectoryPlugin)(nil),          // 29: pingap.v1.DirectoryPlugin
+	(*TrafficSplittingPlugin)(nil),   // 30: pingap.v1.TrafficSplittingPlugin
+	(*StatsPlugin)(nil),              // 31: pingap.v1.StatsPlugin
+	nil,                              // 32: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 33: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 34: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 35: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 36: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	24, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	25, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	26, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	27, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	28, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	29, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	29, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	29, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	29, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	29, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	29, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	29, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	29, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	29, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	29, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	32, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	33, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	34, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	35, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	36, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	37, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	37, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	37, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	37, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	37, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	37, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	37, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	37, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	37, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	37, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
 	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	29, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	29, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	29, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	29, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	37, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	37, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	37, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	37, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
 	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
 	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
 	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
@@ -2921,26 +3856,40 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	20, // 33: pingap.v1.Plugin.jwt:type_name -> pingap.v1.JwtPlugin
 	21, // 34: pingap.v1.Plugin.combined_auth:type_name -> pingap.v1.CombinedAuthPlugin
 	23, // 35: pingap.v1.Plugin.csrf:type_name -> pingap.v1.CsrfPlugin
-	29, // 36: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	29, // 37: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	29, // 38: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
-	29, // 39: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
-	29, // 40: pingap.v1.JwtPlugin.jwks_ttl:type_name -> google.protobuf.Duration
-	29, // 41: pingap.v1.JwtPlugin.leeway:type_name -> google.protobuf.Duration
-	29, // 42: pingap.v1.JwtPlugin.delay:type_name -> google.protobuf.Duration
-	29, // 43: pingap.v1.JwtPlugin.token_ttl:type_name -> google.protobuf.Duration
-	22, // 44: pingap.v1.CombinedAuthPlugin.authorizations:type_name -> pingap.v1.CombinedAuthApp
-	29, // 45: pingap.v1.CsrfPlugin.ttl:type_name -> google.protobuf.Duration
-	2,  // 46: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 47: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 48: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 49: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 50: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	24, // 36: pingap.v1.Plugin.limit:type_name -> pingap.v1.LimitPlugin
+	25, // 37: pingap.v1.Plugin.cache:type_name -> pingap.v1.CachePlugin
+	26, // 38: pingap.v1.Plugin.compression:type_name -> pingap.v1.CompressionPlugin
+	27, // 39: pingap.v1.Plugin.accept_encoding:type_name -> pingap.v1.AcceptEncodingPlugin
+	28, // 40: pingap.v1.Plugin.sub_filter:type_name -> pingap.v1.SubFilterPlugin
+	29, // 41: pingap.v1.Plugin.directory:type_name -> pingap.v1.DirectoryPlugin
+	30, // 42: pingap.v1.Plugin.traffic_splitting:type_name -> pingap.v1.TrafficSplittingPlugin
+	31, // 43: pingap.v1.Plugin.stats:type_name -> pingap.v1.StatsPlugin
+	37, // 44: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	37, // 45: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	37, // 46: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
+	37, // 47: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
+	37, // 48: pingap.v1.JwtPlugin.jwks_ttl:type_name -> google.protobuf.Duration
+	37, // 49: pingap.v1.JwtPlugin.leeway:type_name -> google.protobuf.Duration
+	37, // 50: pingap.v1.JwtPlugin.delay:type_name -> google.protobuf.Duration
+	37, // 51: pingap.v1.JwtPlugin.token_ttl:type_name -> google.protobuf.Duration
+	22, // 52: pingap.v1.CombinedAuthPlugin.authorizations:type_name -> pingap.v1.CombinedAuthApp
+	37, // 53: pingap.v1.CsrfPlugin.ttl:type_name -> google.protobuf.Duration
+	37, // 54: pingap.v1.LimitPlugin.interval:type_name -> google.protobuf.Duration
+	37, // 55: pingap.v1.LimitPlugin.idle_timeout:type_name -> google.protobuf.Duration
+	37, // 56: pingap.v1.CachePlugin.max_ttl:type_name -> google.protobuf.Duration
+	37, // 57: pingap.v1.CachePlugin.default_ttl:type_name -> google.protobuf.Duration
+	37, // 58: pingap.v1.CachePlugin.lock:type_name -> google.protobuf.Duration
+	37, // 59: pingap.v1.DirectoryPlugin.max_age:type_name -> google.protobuf.Duration
+	2,  // 60: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	3,  // 61: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	4,  // 62: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	6,  // 63: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	9,  // 64: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	65, // [65:65] is the sub-list for method output_type
+	65, // [65:65] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -2966,14 +3915,23 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_Jwt)(nil),
 		(*Plugin_CombinedAuth)(nil),
 		(*Plugin_Csrf)(nil),
+		(*Plugin_Limit)(nil),
+		(*Plugin_Cache)(nil),
+		(*Plugin_Compression)(nil),
+		(*Plugin_AcceptEncoding)(nil),
+		(*Plugin_SubFilter)(nil),
+		(*Plugin_Directory)(nil),
+		(*Plugin_TrafficSplitting)(nil),
+		(*Plugin_Stats)(nil),
 	}
+	file_pingap_v1_config_proto_msgTypes[26].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
