@@ -5,7 +5,9 @@ package builtin
 import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/plugin/basicauth"
+	"github.com/pingap-go/pingap/dataplane/plugin/combinedauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
+	"github.com/pingap-go/pingap/dataplane/plugin/csrf"
 	"github.com/pingap-go/pingap/dataplane/plugin/forwardauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
@@ -33,5 +35,7 @@ func Registry() *plugin.Registry {
 	keyauth.Register(r)
 	basicauth.Register(r)
 	forwardauth.Register(r)
+	combinedauth.Register(r)
+	csrf.Register(r)
 	return r
 }
