@@ -70,9 +70,9 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if !config.ValidHeaderName(name) {
 		return nil, fmt.Errorf("name: %q is not a header and cookie name", name)
 	}
-	ttl := DefaultTTL
-	if c.GetTtl() != nil {
-		ttl = c.GetTtl().AsDuration()
+	ttl := c.GetTtl().AsDuration()
+	if ttl == 0 {
+		ttl = DefaultTTL
 	}
 	if ttl < time.Second {
 		return nil, fmt.Errorf("ttl: %s is less than 1s", ttl)
