@@ -132,7 +132,8 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 	}
 	prev := d.current.Load()
 	start := time.Now()
-	rt, err := runtime.Build(snap, prev, runtime.Options{Logger: d.log, Plugins: d.opts.Plugins})
+	rt, err := runtime.Build(snap, prev, runtime.Options{Logger: d.log, Plugins: d.opts.Plugins, Now: d.opts.Now,
+		Stats: func() any { return d.Status() }})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pingap-go/pingap/dataplane/upstream"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -45,6 +46,13 @@ type BuildContext struct {
 	// than once, while requests still drain, so it must be idempotent. Nil
 	// in tests means never; use the Cleanup method.
 	OnClose func(fn func())
+	// Upstream returns the config's upstream called name, nil if there is
+	// none (validation makes sure referenced upstreams exist). A plugin
+	// that uses one is rebuilt when that upstream is.
+	Upstream func(name string) *upstream.Upstream
+	// Stats returns the data plane's statistics, a JSON-encodable value
+	// (for the stats plugin). Nil when there is no data plane (tests).
+	Stats func() any
 }
 
 // Clock returns ctx.Now, or time.Now when it is nil.

@@ -85,7 +85,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // forward sends the request to a target of the location's upstream and
 // streams the response back.
 func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
-	if l.upstream == nil {
+	route := l.routeOf(r)
+	if route == nil {
 		WriteError(w, r, http.StatusBadGateway)
 		return
 	}
@@ -120,9 +121,9 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 	start := ri.start
 	var tried []*upstream.Target
 	for attempt := 0; ; attempt++ {
-		target, err := l.pick(r, ri, tried)
+		target, err := route.pick(r, ri, tried)
 		if err != nil {
-			l.logger.Warn("no upstream target", "location", l.name, "upstream", l.upstream.Name(), "err", err)
+			l.logger.Warn("no upstream target", "location", l.name, "upstream", route.up.Name(), "err", err)
 			WriteError(w, r, http.StatusServiceUnavailable)
 			return
 		}
@@ -130,9 +131,9 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 		// Whether a failed attempt may be retried is decided when it failed:
 		// retry_timeout counts the time the attempts took.
 		more := func() bool {
-			return attempt < l.maxRetries && (l.retryTimeout <= 0 || time.Since(start) < l.retryTimeout)
+			return attempt < route.maxRetries && (route.retryTimeout <= 0 || time.Since(start) < route.retryTimeout)
 		}
-		if l.attempt(w, r, ri, target, body, upgrade, more) {
+		if l.attempt(w, r, ri, route, target, body, upgrade, more) {
 			return
 		}
 		l.logger.Info("retrying on another target", "location", l.name, "failed_target", target.Addr(), "attempt", attempt+2)
@@ -142,11 +143,11 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 // attempt forwards r to target once. It returns false, having written
 // nothing, when the attempt failed in a way worth retrying and retry allows
 // it; otherwise it answers the client and returns true.
-func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestInfo, target *upstream.Target,
-	body *bodyTracker, upgrade string, retry func() bool) bool {
+func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestInfo, route *Route,
+	target *upstream.Target, body *bodyTracker, upgrade string, retry func() bool) bool {
 	done := target.Begin()
 	defer done()
-	out := l.outRequest(r, ri, target)
+	out := l.outRequest(r, ri, route.scheme, target)
 	var ab *attemptBody
 	switch {
 	case body != nil && body.full != nil:
@@ -162,7 +163,7 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{upgrade}
 	}
-	resp, err := l.upstream.Transport().RoundTrip(out)
+	resp, err := route.up.Transport().RoundTrip(out)
 	if err == nil {
 		ab.arm()
 	}
@@ -190,7 +191,7 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 		return false
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols && upgrade != "" {
-		l.switchProtocols(w, r, resp, upgrade)
+		l.switchProtocols(w, r, resp, upgrade, route.upgradeIdle)
 		return true
 	}
 	defer func() { _ = resp.Body.Close() }()
@@ -199,14 +200,14 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 }
 
 // pick chooses a target, avoiding the ones already tried when it can.
-func (l *Location) pick(r *http.Request, ri *requestInfo, tried []*upstream.Target) (*upstream.Target, error) {
-	t, err := l.upstream.Pick(r, ri.clientIP)
+func (rt *Route) pick(r *http.Request, ri *requestInfo, tried []*upstream.Target) (*upstream.Target, error) {
+	t, err := rt.up.Pick(r, ri.clientIP)
 	if err != nil || len(tried) == 0 || !slices.Contains(tried, t) {
 		return t, err
 	}
 	// The balancer chose a target that already failed (hashing always
 	// does): take the next usable one in config order instead.
-	for _, c := range l.upstream.Targets() {
+	for _, c := range rt.up.Targets() {
 		if c.Healthy() && !slices.Contains(tried, c) {
 			return c, nil
 		}
@@ -292,12 +293,12 @@ func (a *attemptBody) arm() {
 }
 
 // outRequest builds the request sent to target.
-func (l *Location) outRequest(r *http.Request, ri *requestInfo, target *upstream.Target) *http.Request {
+func (l *Location) outRequest(r *http.Request, ri *requestInfo, scheme string, target *upstream.Target) *http.Request {
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.Close = false
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
-	out.URL.Scheme = l.scheme
+	out.URL.Scheme = scheme
 	out.URL.Host = target.Addr()
 	out.URL.User = nil
 	out.URL.Fragment = ""

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,20 +17,13 @@ import (
 // Location is a compiled location: its plugin chain in front of the
 // forwarding step. It is immutable once built.
 type Location struct {
-	name     string
-	upstream *upstream.Upstream // nil when plugins answer every request
-	rewrite  *config.Rewrite
-	set      []headerRule
-	add      []headerRule
-	remove   []string
-	maxBody  int64
-	// upgradeIdle closes upgraded (WebSocket) tunnels idle this long.
-	upgradeIdle time.Duration
-	// maxRetries and retryTimeout bound the retries on other targets.
-	maxRetries   int
-	retryTimeout time.Duration
-	// scheme is "https" when the upstream speaks TLS.
-	scheme  string
+	name    string
+	route   *Route // nil when plugins answer every request
+	rewrite *config.Rewrite
+	set     []headerRule
+	add     []headerRule
+	remove  []string
+	maxBody int64
 	trusted *TrustedProxies
 	logger  *slog.Logger
 	handler http.Handler
@@ -53,7 +47,10 @@ type LocationOptions struct {
 // upstream; such a location answers 502 unless a plugin answers first.
 func NewLocation(name string, cfg *pb.Location, up *upstream.Upstream, opts LocationOptions) (*Location, error) {
 	field := "locations." + name
-	l := &Location{name: name, upstream: up, trusted: opts.Trusted, logger: opts.Logger}
+	l := &Location{name: name, trusted: opts.Trusted, logger: opts.Logger}
+	if up != nil {
+		l.route = NewRoute(up)
+	}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,23 +81,58 @@ func NewLocation(name string, cfg *pb.Location, up *upstream.Upstream, opts Loca
 		}
 		l.maxBody = int64(n)
 	}
-	l.upgradeIdle = DefaultUpgradeIdleTimeout
-	l.maxRetries, l.scheme = DefaultMaxRetries, "http"
-	if up != nil {
-		uc := up.Config()
-		if d := uc.GetUpgradeIdleTimeout().AsDuration(); d > 0 {
-			l.upgradeIdle = d
-		}
-		if uc.MaxRetries != nil {
-			l.maxRetries = int(uc.GetMaxRetries())
-		}
-		l.retryTimeout = uc.GetRetryTimeout().AsDuration()
-		if config.UpstreamTLS(uc) {
-			l.scheme = "https"
-		}
-	}
 	l.handler = plugin.Chain(http.HandlerFunc(l.forward), opts.Plugins...)
 	return l, nil
+}
+
+// Route is an upstream with the forwarding settings its config implies.
+// A location forwards to its own; a plugin may send a request to another
+// one with WithRoute (traffic splitting).
+type Route struct {
+	up *upstream.Upstream
+	// upgradeIdle closes upgraded (WebSocket) tunnels idle this long.
+	upgradeIdle time.Duration
+	// maxRetries and retryTimeout bound the retries on other targets.
+	maxRetries   int
+	retryTimeout time.Duration
+	// scheme is "https" when the upstream speaks TLS.
+	scheme string
+}
+
+// NewRoute derives the forwarding settings of up.
+func NewRoute(up *upstream.Upstream) *Route {
+	rt := &Route{up: up, upgradeIdle: DefaultUpgradeIdleTimeout, maxRetries: DefaultMaxRetries, scheme: "http"}
+	uc := up.Config()
+	if d := uc.GetUpgradeIdleTimeout().AsDuration(); d > 0 {
+		rt.upgradeIdle = d
+	}
+	if uc.MaxRetries != nil {
+		rt.maxRetries = int(uc.GetMaxRetries())
+	}
+	rt.retryTimeout = uc.GetRetryTimeout().AsDuration()
+	if config.UpstreamTLS(uc) {
+		rt.scheme = "https"
+	}
+	return rt
+}
+
+// Upstream is the route's upstream.
+func (rt *Route) Upstream() *upstream.Upstream { return rt.up }
+
+type routeKey struct{}
+
+// WithRoute returns r sent to rt's upstream instead of the location's own.
+func WithRoute(r *http.Request, rt *Route) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
+}
+
+// routeOf is the route r goes to: one set by WithRoute, else the
+// location's.
+func (l *Location) routeOf(r *http.Request) *Route {
+	if rt, ok := r.Context().Value(routeKey{}).(*Route); ok {
+		return rt
+	}
+	return l.route
 }
 
 // Name is the location's name.

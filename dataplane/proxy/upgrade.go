@@ -39,7 +39,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 // switchProtocols completes an upgrade the target accepted (101): it sends
 // the 101 to the client over the hijacked connection and then copies bytes
 // both ways until either side closes or both are idle for idle.
-func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp *http.Response, want string) {
+func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp *http.Response, want string, idle time.Duration) {
 	back, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok || !strings.EqualFold(resp.Header.Get("Upgrade"), want) {
 		_ = resp.Body.Close()
@@ -70,7 +70,7 @@ func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp 
 			return
 		}
 	}
-	tunnel(conn, back, l.upgradeIdle)
+	tunnel(conn, back, idle)
 }
 
 func writeSwitch(w *bufio.Writer, h http.Header) error {

@@ -22,6 +22,9 @@ func (l *lifecycle) registry() *plugin.Registry {
 	r.Register("ping", func(ctx plugin.BuildContext, name string, _ *pb.Plugin) (plugin.Middleware, error) {
 		l.builds++
 		ctx.Cleanup(func() { l.closed[name]++ })
+		if name == "uses_b" && ctx.Upstream("b") == nil {
+			return nil, errors.New("no upstream b")
+		}
 		if name == "broken" {
 			return nil, errors.New("cannot build")
 		}
@@ -98,5 +101,40 @@ func TestPluginsFailedBuildReleases(t *testing.T) {
 	}
 	if l.closed["a"] != 0 || l.closed["b"] != 1 || l.closed["broken"] != 1 {
 		t.Fatalf("closed %v, want the failed build's b and broken only", l.closed)
+	}
+}
+
+// A plugin that uses an upstream (traffic splitting) is rebuilt when that
+// upstream is, so it never keeps a closed one.
+func TestPluginsFollowTheirUpstreams(t *testing.T) {
+	t.Parallel()
+	l := &lifecycle{closed: map[string]int{}}
+	opts := Options{Plugins: l.registry()}
+	cfg := pluginBase + "[plugins.uses_b]\ncategory = \"ping\"\n"
+	first, err := Build(mustDecode(t, cfg), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Retire(nil)
+	// Upstream a changes: uses_b (which looked up b only) is kept.
+	second, err := Build(mustDecode(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9001"]`, `addrs = ["127.0.0.1:9011"]`, 1)), first, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Retire(nil)
+	if second.plugins["uses_b"] != first.plugins["uses_b"] {
+		t.Fatal("uses_b was rebuilt although upstream b did not change")
+	}
+	// Upstream b changes: uses_b is rebuilt with the new b.
+	third, err := Build(mustDecode(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9002"]`, `addrs = ["127.0.0.1:9003"]`, 1)), second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Retire(nil)
+	if third.plugins["uses_b"] == second.plugins["uses_b"] {
+		t.Fatal("uses_b was carried over although upstream b was rebuilt")
+	}
+	if third.plugins["a"] != second.plugins["a"] {
+		t.Fatal("plugin a (no upstream) was rebuilt")
 	}
 }

@@ -36,6 +36,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Plugins resolves plugin categories; nil means no plugins are known.
 	Plugins *plugin.Registry
+	// Now is the plugins' clock; nil means time.Now.
+	Now func() time.Time
+	// Stats returns the data plane's statistics for the stats plugin.
+	Stats func() any
 }
 
 // Runtime is one compiled config version. It is immutable; a reload builds a
@@ -56,6 +60,9 @@ type pluginInstance struct {
 	cfg     *pb.Plugin
 	mw      plugin.Middleware
 	closers []func()
+	// uses are the upstreams the instance looked up while it was built; it
+	// is carried over only if the next config keeps each of them.
+	uses map[string]*upstream.Upstream
 }
 
 // close runs the instance's cleanups (they are idempotent).
@@ -148,7 +155,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		}
 		rt.upstreams[name] = u
 	}
-	if err := rt.buildPlugins(prev, opts.Plugins, logger, trusted); err != nil {
+	if err := rt.buildPlugins(prev, opts, logger, trusted); err != nil {
 		return nil, err
 	}
 	certs, err := loadCertificates(snap)
@@ -224,7 +231,8 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.Tr
 
 // buildPlugins builds the snapshot's plugins, carrying over prev's
 // instances whose config and trusted proxies did not change.
-func (rt *Runtime) buildPlugins(prev *Runtime, reg *plugin.Registry, logger *slog.Logger, trusted *proxy.TrustedProxies) error {
+func (rt *Runtime) buildPlugins(prev *Runtime, opts Options, logger *slog.Logger, trusted *proxy.TrustedProxies) error {
+	reg := opts.Plugins
 	if reg == nil {
 		reg = plugin.NewRegistry()
 	}
@@ -234,16 +242,23 @@ func (rt *Runtime) buildPlugins(prev *Runtime, reg *plugin.Registry, logger *slo
 	for _, name := range slices.Sorted(maps.Keys(rt.snapshot.GetPlugins())) {
 		cfg := rt.snapshot.GetPlugins()[name]
 		if sameTrust {
-			if old := prev.plugins[name]; old != nil && proto.Equal(old.cfg, cfg) {
+			if old := prev.plugins[name]; old != nil && proto.Equal(old.cfg, cfg) && rt.keeps(old.uses) {
 				rt.plugins[name] = old
 				continue
 			}
 		}
-		inst := &pluginInstance{cfg: cfg}
+		inst := &pluginInstance{cfg: cfg, uses: map[string]*upstream.Upstream{}}
 		mw, err := reg.Build(plugin.BuildContext{
 			Logger:   logger.With("plugin", name),
 			ClientIP: trusted.RequestClientIP,
+			Now:      opts.Now,
 			OnClose:  func(fn func()) { inst.closers = append(inst.closers, fn) },
+			Upstream: func(name string) *upstream.Upstream {
+				u := rt.upstreams[name]
+				inst.uses[name] = u
+				return u
+			},
+			Stats: opts.Stats,
 		}, name, cfg)
 		if err != nil {
 			inst.close() // what it registered before failing
@@ -254,6 +269,16 @@ func (rt *Runtime) buildPlugins(prev *Runtime, reg *plugin.Registry, logger *slo
 		rt.plugins[name] = inst
 	}
 	return errors.Join(errs...)
+}
+
+// keeps reports whether rt has the same upstream objects as uses.
+func (rt *Runtime) keeps(uses map[string]*upstream.Upstream) bool {
+	for name, u := range uses {
+		if rt.upstreams[name] != u {
+			return false
+		}
+	}
+	return true
 }
 
 // pick returns the middlewares of the named plugins, in order.
