@@ -119,7 +119,7 @@ func TestValidate(t *testing.T) {
 			want: `upstreams.b.algo (line 13): unknown algo "hash": want round_robin, least_conn, random, hash:ip, hash:url, hash:header:NAME, hash:cookie:NAME or hash:query:NAME`},
 		// plugins
 		{desc: "category required", in: base + "[plugins.p]\n",
-			want: `plugins.p.category (line 11): required: one of basic_auth, cors, forward_auth, ip_restriction, key_auth, mock, ping, redirect, referer_restriction, request_id, response_headers, ua_restriction`},
+			want: `plugins.p.category (line 11): required: one of ` + strings.Join(PluginCategories(), ", ")},
 		// certificates
 		{desc: "certificate fields required", in: base + "[certificates.c]\ndomains = [\"a.com\"]\n",
 			want: "certificates.c.tls_cert (line 11): required: inline PEM or the path of a PEM file\n" +
@@ -154,7 +154,7 @@ func TestValidateGoValues(t *testing.T) {
 	}{
 		{desc: "nil snapshot", s: nil},
 		{desc: "nil objects", s: &pb.Snapshot{Servers: map[string]*pb.Server{"a": nil}, Plugins: map[string]*pb.Plugin{"p": nil}},
-			want: "plugins.p.category: required: one of basic_auth, cors, forward_auth, ip_restriction, key_auth, mock, ping, redirect, referer_restriction, request_id, response_headers, ua_restriction\nservers.a.addr: required"},
+			want: "plugins.p.category: required: one of " + strings.Join(PluginCategories(), ", ") + "\nservers.a.addr: required"},
 		{desc: "negative duration", s: &pb.Snapshot{Settings: &pb.Settings{GracePeriod: durationpb.New(-time.Second)}},
 			want: "settings.grace_period: invalid duration -1s: negative"},
 		{desc: "invalid duration", s: &pb.Snapshot{Settings: &pb.Settings{GracePeriod: &durationpb.Duration{Seconds: 1, Nanos: -1}}},

@@ -13,6 +13,7 @@ import (
 type counters struct {
 	requests atomic.Uint64
 	errors   atomic.Uint64 // answered with a 5xx
+	inFlight atomic.Int64
 }
 
 // Counters returns the requests served and those answered with a 5xx since
@@ -58,7 +59,9 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (c *counters) count(h http.Handler, w http.ResponseWriter, r *http.Request) {
 	rec := recorders.Get().(*statusRecorder)
 	rec.ResponseWriter, rec.status = w, 0
+	c.inFlight.Add(1)
 	defer func() {
+		c.inFlight.Add(-1)
 		c.requests.Add(1)
 		if rec.status >= 500 {
 			c.errors.Add(1)

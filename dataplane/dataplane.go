@@ -54,6 +54,8 @@ type DataPlane struct {
 
 // Status is what /status reports.
 type Status struct {
+	// StartedAt is when the data plane was created.
+	StartedAt time.Time `json:"started_at"`
 	// ConfigHash is the running config's content hash.
 	ConfigHash string `json:"config_hash"`
 	// ConfigName is settings.name of the running config.
@@ -71,6 +73,8 @@ type Status struct {
 	// Requests served since start, and those answered with a 5xx.
 	Requests uint64 `json:"requests"`
 	Errors   uint64 `json:"errors"`
+	// InFlight counts the requests being served now.
+	InFlight int64 `json:"in_flight"`
 	// Listeners are the bound addresses and the server each serves.
 	Listeners map[string]string `json:"listeners"`
 	// Upstreams are the running config's upstreams with each target's
@@ -86,7 +90,9 @@ func New(opts Options) *DataPlane {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &DataPlane{opts: opts, log: opts.Logger, listeners: map[string]*listener{}, stopping: make(chan struct{})}
+	d := &DataPlane{opts: opts, log: opts.Logger, listeners: map[string]*listener{}, stopping: make(chan struct{})}
+	d.status.StartedAt = opts.Now()
+	return d
 }
 
 // ErrClosed is returned by Apply after Shutdown.
@@ -243,6 +249,7 @@ func (d *DataPlane) Status() Status {
 		s.Listeners[l.boundAddr()] = l.serverName()
 	}
 	s.Requests, s.Errors = d.Counters()
+	s.InFlight = d.counters.inFlight.Load()
 	s.Upstreams = map[string]upstream.UpstreamStatus{}
 	if rt := d.current.Load(); rt != nil {
 		for name, u := range rt.Upstreams() {

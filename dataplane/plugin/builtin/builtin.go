@@ -17,6 +17,8 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/refererrestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/requestid"
 	"github.com/pingap-go/pingap/dataplane/plugin/responseheaders"
+	"github.com/pingap-go/pingap/dataplane/plugin/stats"
+	"github.com/pingap-go/pingap/dataplane/plugin/trafficsplit"
 	"github.com/pingap-go/pingap/dataplane/plugin/uarestriction"
 )
 
@@ -35,6 +37,8 @@ func Registry() *plugin.Registry {
 	keyauth.Register(r)
 	basicauth.Register(r)
 	forwardauth.Register(r)
+	trafficsplit.Register(r)
+	stats.Register(r)
 	combinedauth.Register(r)
 	csrf.Register(r)
 	return r
