@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pingap-go/pingap/config"
@@ -155,22 +153,10 @@ func check(a *app, ts, digest string, now time.Time) bool {
 // app_id, ts and digest; the other parameters keep their order and their
 // encoding.
 func withoutCredentials(r *http.Request) *http.Request {
-	parts := strings.Split(r.URL.RawQuery, "&")
-	kept := parts[:0:0]
-	for _, p := range parts {
-		k, _, _ := strings.Cut(p, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
-		if k == ParamAppID || k == ParamTS || k == ParamDigest {
-			continue
-		}
-		kept = append(kept, p)
-	}
 	r2 := new(http.Request)
 	*r2 = *r
 	u := *r.URL
-	u.RawQuery = strings.Join(kept, "&")
+	u.RawQuery = plugin.RemoveQuery(u.RawQuery, ParamAppID, ParamTS, ParamDigest)
 	r2.URL = &u
 	return r2
 }

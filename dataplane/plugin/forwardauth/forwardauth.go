@@ -29,7 +29,7 @@ func Register(r *plugin.Registry) { r.Register(Category, New) }
 
 // New builds the middleware and its HTTP client (one per plugin instance,
 // with keep-alive to the service).
-func New(ctx plugin.BuildContext, name string, cfg *pb.Plugin) (plugin.Middleware, error) {
+func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetForwardAuth()
 	u, err := url.Parse(c.GetAddress())
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -92,7 +92,7 @@ func New(ctx plugin.BuildContext, name string, cfg *pb.Plugin) (plugin.Middlewar
 			resp, err := client.Do(sub)
 			if err != nil {
 				if log != nil {
-					log.Warn("forward_auth service unavailable", "plugin", name, "err", err)
+					log.Warn("forward_auth service unavailable", "err", err)
 				}
 				plugin.Answer(w, http.StatusServiceUnavailable, "service unavailable")
 				return

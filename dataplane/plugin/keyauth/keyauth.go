@@ -68,9 +68,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 			}
 			if hide {
 				if inQuery {
-					q := r.URL.Query()
-					q.Del(name)
-					r.URL.RawQuery = q.Encode()
+					r.URL.RawQuery = plugin.RemoveQuery(r.URL.RawQuery, name)
 				} else {
 					delete(r.Header, name)
 				}
