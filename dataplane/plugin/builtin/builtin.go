@@ -11,6 +11,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/forwardauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
+	"github.com/pingap-go/pingap/dataplane/plugin/limit"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
 	"github.com/pingap-go/pingap/dataplane/plugin/ping"
 	"github.com/pingap-go/pingap/dataplane/plugin/redirect"
@@ -41,5 +42,6 @@ func Registry() *plugin.Registry {
 	stats.Register(r)
 	combinedauth.Register(r)
 	csrf.Register(r)
+	limit.Register(r)
 	return r
 }
