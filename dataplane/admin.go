@@ -3,9 +3,13 @@ package dataplane
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // adminListener serves the status endpoints on settings.admin_addr.
@@ -66,7 +70,8 @@ func (d *DataPlane) AdminAddr() string {
 }
 
 // AdminHandler serves /healthz (the process is up), /readyz (a config is
-// serving) and /status (JSON, see Status).
+// serving), /status (JSON, see Status), /metrics (Prometheus) and, with
+// Options.Pprof, /debug/pprof/.
 func (d *DataPlane) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -88,5 +93,15 @@ func (d *DataPlane) AdminHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(d.Status())
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.opts.Registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn), EnableOpenMetrics: true,
+	}))
+	if d.opts.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }

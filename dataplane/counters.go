@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/pingap-go/pingap/dataplane/observe"
+	"github.com/pingap-go/pingap/dataplane/runtime"
 )
 
 // counters are the data plane's cumulative request counts, for health
@@ -22,26 +26,33 @@ func (d *DataPlane) Counters() (requests, errors uint64) {
 	return d.counters.requests.Load(), d.counters.errors.Load()
 }
 
-// statusRecorder notes the final status a handler answers with.
+// statusRecorder is the outermost ResponseWriter of every request: it
+// carries the request's observe.Record (status, bytes, and what the proxy
+// adds) and is pooled.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	rec observe.Record
 }
 
 var recorders = sync.Pool{New: func() any { return new(statusRecorder) }}
 
+// ObserveRecord makes the writer an observe.Carrier.
+func (s *statusRecorder) ObserveRecord() *observe.Record { return &s.rec }
+
 func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
+	if s.rec.Status == 0 && code >= 200 {
+		s.rec.Status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusRecorder) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+	if s.rec.Status == 0 {
+		s.rec.Status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(p)
+	n, err := s.ResponseWriter.Write(p)
+	s.rec.BytesOut += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
@@ -55,19 +66,28 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(s.ResponseWriter).Hijack()
 }
 
-// count serves r with h and counts the answer.
-func (c *counters) count(h http.Handler, w http.ResponseWriter, r *http.Request) {
-	rec := recorders.Get().(*statusRecorder)
-	rec.ResponseWriter, rec.status = w, 0
+// count serves r with srv, counts the answer and observes it.
+func (c *counters) count(srv *runtime.Server, w http.ResponseWriter, r *http.Request) {
+	sr := recorders.Get().(*statusRecorder)
+	sr.ResponseWriter = w
+	sr.rec.Reset()
+	sr.rec.Start = time.Now()
+	sr.rec.Server = srv.Handler.Name()
 	c.inFlight.Add(1)
 	defer func() {
 		c.inFlight.Add(-1)
 		c.requests.Add(1)
-		if rec.status >= 500 {
+		rec := &sr.rec
+		if rec.Status >= 500 {
 			c.errors.Add(1)
 		}
-		rec.ResponseWriter = nil
-		recorders.Put(rec)
+		loc := rec.Location
+		if loc == nil {
+			loc = srv.Unmatched
+		}
+		loc.Observe(rec.Upstream, rec.Status, time.Since(rec.Start), rec.BytesIn, rec.BytesOut)
+		sr.ResponseWriter = nil
+		recorders.Put(sr)
 	}()
-	h.ServeHTTP(rec, r)
+	srv.Handler.ServeHTTP(sr, r)
 }

@@ -11,6 +11,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/runtime"
 	"github.com/pingap-go/pingap/dataplane/upstream"
@@ -34,6 +36,13 @@ type Options struct {
 	Plugins *plugin.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Registry receives the data plane's metrics and serves them on the
+	// status port's /metrics. Nil means a registry of the data plane's own
+	// (never the global one).
+	Registry *prometheus.Registry
+	// Pprof serves net/http/pprof's profiles under /debug/pprof/ on the
+	// status port.
+	Pprof bool
 }
 
 // DataPlane is a running proxy.
@@ -48,6 +57,7 @@ type DataPlane struct {
 	draining  sync.WaitGroup
 	stopping  chan struct{} // closed by Shutdown
 	counters  counters
+	metrics   *observe.Metrics
 	closed    bool
 	status    Status
 }
@@ -90,8 +100,13 @@ func New(opts Options) *DataPlane {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
 	d := &DataPlane{opts: opts, log: opts.Logger, listeners: map[string]*listener{}, stopping: make(chan struct{})}
 	d.status.StartedAt = opts.Now()
+	d.metrics = observe.NewMetrics(opts.Registry)
+	opts.Registry.MustRegister(newCollector(d))
 	return d
 }
 
@@ -104,6 +119,7 @@ func (d *DataPlane) Apply(snap *pb.Snapshot) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.apply(snap)
+	d.metrics.Applied(err == nil)
 	now := d.opts.Now()
 	d.status.LastReloadAt = now
 	if err != nil {
@@ -127,6 +143,7 @@ func (d *DataPlane) Apply(snap *pb.Snapshot) error {
 func (d *DataPlane) RecordFailure(err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.metrics.Applied(false)
 	d.status.LastReloadAt = d.opts.Now()
 	d.status.FailedReloads++
 	d.status.LastReloadError = err.Error()
@@ -139,7 +156,7 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 	prev := d.current.Load()
 	start := time.Now()
 	rt, err := runtime.Build(snap, prev, runtime.Options{Logger: d.log, Plugins: d.opts.Plugins, Now: d.opts.Now,
-		Stats: func() any { return d.Status() }})
+		Stats: func() any { return d.Status() }, Metrics: d.metrics})
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func (l *listener) handOff(c net.Conn) {
 
 // ServeHTTP serves with the listener's current server config.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l.counters.count(l.server.Load().Handler, w, r)
+	l.counters.count(l.server.Load(), w, r)
 }
 
 // update points the listener at s, replacing its engine if the listener

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/router"
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
@@ -99,6 +100,10 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, l.maxBody)
 		}
 	}
+	rec := observe.From(w)
+	if rec != nil {
+		rec.Upstream = route.up.Name()
+	}
 	var body *bodyTracker
 	// ContentLength 0 is a request without a body (HTTP/2 sets it when the
 	// headers end the stream); forwarding its Body would make a chunked,
@@ -106,6 +111,9 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body = &bodyTracker{rc: r.Body}
 		r.Body = body
+		if rec != nil {
+			defer func() { rec.BytesIn = body.read.Load() }()
+		}
 	}
 	upgrade := upgradeType(r)
 	if body != nil && r.ProtoMajor == 1 && upgrade == "" {
@@ -128,12 +136,15 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tried = append(tried, target)
+		if rec != nil {
+			rec.UpstreamAddr, rec.Attempts = target.Addr(), attempt+1
+		}
 		// Whether a failed attempt may be retried is decided when it failed:
 		// retry_timeout counts the time the attempts took.
 		more := func() bool {
 			return attempt < route.maxRetries && (route.retryTimeout <= 0 || time.Since(start) < route.retryTimeout)
 		}
-		if l.attempt(w, r, ri, route, target, body, upgrade, more) {
+		if l.attempt(w, r, ri, route, target, body, upgrade, more, attempt, rec) {
 			return
 		}
 		l.logger.Info("retrying on another target", "location", l.name, "failed_target", target.Addr(), "attempt", attempt+2)
@@ -142,9 +153,10 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 
 // attempt forwards r to target once. It returns false, having written
 // nothing, when the attempt failed in a way worth retrying and retry allows
-// it; otherwise it answers the client and returns true.
+// it; otherwise it answers the client and returns true. n counts the attempts
+// before this one; rec, when not nil, records the attempt.
 func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestInfo, route *Route,
-	target *upstream.Target, body *bodyTracker, upgrade string, retry func() bool) bool {
+	target *upstream.Target, body *bodyTracker, upgrade string, retry func() bool, n int, rec *observe.Record) bool {
 	done := target.Begin()
 	defer done()
 	out := l.outRequest(r, ri, route.scheme, target)
@@ -163,7 +175,13 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{upgrade}
 	}
+	sent := time.Now()
 	resp, err := route.up.Transport().RoundTrip(out)
+	elapsed := time.Since(sent)
+	route.up.Metrics().ObserveAttempt(elapsed, n > 0)
+	if rec != nil {
+		rec.UpstreamTime = elapsed
+	}
 	if err == nil {
 		ab.arm()
 	}

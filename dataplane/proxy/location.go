@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -26,6 +27,7 @@ type Location struct {
 	maxBody int64
 	trusted *TrustedProxies
 	logger  *slog.Logger
+	metrics *observe.Location
 	handler http.Handler
 }
 
@@ -41,13 +43,15 @@ type LocationOptions struct {
 	Logger *slog.Logger
 	// Plugins are the server's and the location's middlewares, in order.
 	Plugins []plugin.Middleware
+	// Metrics are the location's bound metrics; nil observes nothing.
+	Metrics *observe.Location
 }
 
 // NewLocation compiles a location. up may be nil only if cfg names no
 // upstream; such a location answers 502 unless a plugin answers first.
 func NewLocation(name string, cfg *pb.Location, up *upstream.Upstream, opts LocationOptions) (*Location, error) {
 	field := "locations." + name
-	l := &Location{name: name, trusted: opts.Trusted, logger: opts.Logger}
+	l := &Location{name: name, trusted: opts.Trusted, logger: opts.Logger, metrics: opts.Metrics}
 	if up != nil {
 		l.route = NewRoute(up)
 	}
@@ -140,6 +144,9 @@ func (l *Location) Name() string { return l.name }
 
 // ServeHTTP runs the location's plugin chain and forwards the request.
 func (l *Location) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rec := observe.From(w); rec != nil {
+		rec.Location = l.metrics
+	}
 	l.handler.ServeHTTP(w, r)
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pingap-go/pingap/dataplane/observe"
 )
 
 // DefaultUpgradeIdleTimeout closes an upgraded connection idle this long in
@@ -56,6 +58,9 @@ func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp 
 		return
 	}
 	defer conn.Close()
+	if rec := observe.From(w); rec != nil {
+		rec.Status = http.StatusSwitchingProtocols
+	}
 	removeHopHeaders(resp.Header)
 	resp.Header["Connection"] = []string{"Upgrade"}
 	resp.Header["Upgrade"] = []string{want}

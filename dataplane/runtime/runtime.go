@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/proxy"
 	"github.com/pingap-go/pingap/dataplane/upstream"
@@ -40,6 +41,8 @@ type Options struct {
 	Now func() time.Time
 	// Stats returns the data plane's statistics for the stats plugin.
 	Stats func() any
+	// Metrics are the data plane's metrics; nil observes nothing.
+	Metrics *observe.Metrics
 }
 
 // Runtime is one compiled config version. It is immutable; a reload builds a
@@ -84,6 +87,9 @@ type Server struct {
 	// plain HTTP. Listeners look it up per handshake, so a reload swaps
 	// certificates without touching open connections.
 	TLS *tls.Config
+	// Unmatched counts the requests answered before a location was chosen
+	// (no location matched, or too many header fields).
+	Unmatched *observe.Location
 }
 
 // ListenerSettings are the per-listener timeouts and limits; a change in them
@@ -149,7 +155,8 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		if prev != nil {
 			previous = prev.upstreams[name] // health and ejection state carry over by address
 		}
-		u, err := upstream.New(name, cfg, upstream.Options{Logger: logger, DefaultPoolSize: poolSize, Previous: previous})
+		u, err := upstream.New(name, cfg, upstream.Options{Logger: logger, DefaultPoolSize: poolSize, Previous: previous,
+			Metrics: opts.Metrics.Upstream(name)})
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +170,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		return nil, err
 	}
 	for _, name := range slices.Sorted(maps.Keys(snap.GetServers())) {
-		s, err := rt.buildServer(name, snap, trusted, logger)
+		s, err := rt.buildServer(name, snap, trusted, logger, opts.Metrics)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +183,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 }
 
 func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.TrustedProxies,
-	logger *slog.Logger) (*Server, error) {
+	logger *slog.Logger, metrics *observe.Metrics) (*Server, error) {
 	cfg := snap.GetServers()[name]
 	addrs, err := config.ParseListenAddrs(cfg.GetAddr())
 	if err != nil {
@@ -199,6 +206,7 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.Tr
 		mws := append(append([]plugin.Middleware{}, serverPlugins...), rt.pick(lc.GetPlugins())...)
 		loc, err := proxy.NewLocation(ln, lc, up, proxy.LocationOptions{
 			Trusted: trusted, Logger: logger.With("server", name), Plugins: mws,
+			Metrics: metrics.Location(name, ln, lc.GetUpstream()),
 		})
 		if err != nil {
 			return nil, err
@@ -226,7 +234,7 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.Tr
 	if n := cfg.GetMaxHeaderSize(); n > 0 {
 		ls.MaxHeaderBytes = int(min(n, 1<<30))
 	}
-	return &Server{Handler: h, Addrs: addrs, Listener: ls}, nil
+	return &Server{Handler: h, Addrs: addrs, Listener: ls, Unmatched: metrics.Location(name, "", "")}, nil
 }
 
 // buildPlugins builds the snapshot's plugins, carrying over prev's

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/observe"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -49,6 +50,8 @@ type Options struct {
 	// ejection and counters (when outlier detection is on). New only reads
 	// Previous; the caller still closes it.
 	Previous *Upstream
+	// Metrics observes the upstream's attempts; nil observes nothing.
+	Metrics *observe.Upstream
 }
 
 // Upstream is a built backend pool: its targets, its balancer and its
@@ -66,6 +69,7 @@ type Upstream struct {
 	tc        transportConfig // what the transport was built from
 	logger    *slog.Logger
 	health    *activeHealth // nil without health_check
+	metrics   *observe.Upstream
 
 	mu      sync.Mutex // guards started, closed and cancel
 	started bool
@@ -120,6 +124,7 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 		tc:        tc,
 		logger:    logger,
 		health:    health,
+		metrics:   opts.Metrics,
 	}
 	if cfg.GetFailOpen() {
 		params.all = true
@@ -129,6 +134,9 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 	logger.Debug("upstream built", "upstream", name, "targets", len(targets), "algo", cfg.GetAlgo())
 	return u, nil
 }
+
+// Metrics observes the upstream's attempts (nil observes nothing).
+func (u *Upstream) Metrics() *observe.Upstream { return u.metrics }
 
 // withDefaults fills in the nil fields of o.
 func (o Options) withDefaults() Options {
