@@ -55,6 +55,20 @@ type BuildContext struct {
 	// Stats returns the data plane's statistics, a JSON-encodable value
 	// (for the stats plugin). Nil when there is no data plane (tests).
 	Stats func() any
+	// Counter returns the increment of the plugin's counter of event
+	// (pingap_plugin_events_total{plugin, category, event}). Events are a
+	// fixed set per plugin ("hit", "miss", "refused"), never request data.
+	// Nil in tests; use the Count method.
+	Counter func(event string) func()
+}
+
+// Count returns the increment of the plugin's counter of event, a no-op
+// when there are no metrics. Call it at build time and keep the result.
+func (c BuildContext) Count(event string) func() {
+	if c.Counter == nil {
+		return func() {}
+	}
+	return c.Counter(event)
 }
 
 // Clock returns ctx.Now, or time.Now when it is nil.

@@ -267,6 +267,9 @@ func (rt *Runtime) buildPlugins(prev *Runtime, opts Options, logger *slog.Logger
 				return u
 			},
 			Stats: opts.Stats,
+			Counter: func(event string) func() {
+				return opts.Metrics.PluginCounter(name, cfg.GetCategory(), event)
+			},
 		}, name, cfg)
 		if err != nil {
 			inst.close() // what it registered before failing
