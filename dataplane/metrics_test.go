@@ -13,6 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
 )
 
 // scrape reads the status port's /metrics and parses it.
@@ -162,4 +164,35 @@ func mapValues(m map[string]*dto.MetricFamily) []*dto.MetricFamily {
 		out = append(out, f)
 	}
 	return out
+}
+
+// Plugins count their events: a refused request shows in
+// pingap_plugin_events_total with the plugin's name and category.
+func TestPluginEventMetrics(t *testing.T) {
+	t.Parallel()
+	be := backend(t, "one")
+	addr, admin := freePort(t), freePort(t)
+	dp := New(Options{Plugins: builtin.Registry()})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = dp.Shutdown(ctx)
+	})
+	cfg := fmt.Sprintf("[settings]\nadmin_addr = %q\n[plugins.keys]\ncategory = \"key_auth\"\nkeys = [\"k1\"]\n", admin) +
+		strings.Replace(oneServer(addr, be, "/"), `upstream = "b"`, "upstream = \"b\"\nplugins = [\"keys\"]", 1)
+	if err := dp.Apply(snapshot(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if code, _ := get(t, "http://"+addr+"/x"); code != http.StatusUnauthorized {
+			t.Fatalf("request without a key: %d", code)
+		}
+	}
+	fams := scrape(t, admin)
+	if got := value(fams, "pingap_plugin_events_total", map[string]string{"plugin": "keys", "category": "key_auth", "event": "refused"}); got != 3 {
+		t.Fatalf("refused events %v, want 3", got)
+	}
+	if got := value(fams, "pingap_http_requests_total", map[string]string{"location": "l", "upstream": "b", "status_class": "4xx"}); got != 3 {
+		t.Fatalf("4xx requests %v, want 3 (answered by the plugin, counted on the location)", got)
+	}
 }

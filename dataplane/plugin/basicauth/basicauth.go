@@ -29,7 +29,7 @@ type cred struct {
 }
 
 // New parses the credentials once.
-func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
+func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetBasicAuth()
 	if len(c.GetAuthorizations()) == 0 {
 		return nil, fmt.Errorf("authorizations: required")
@@ -59,6 +59,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 	delay, hide := c.GetDelay().AsDuration(), c.GetHideCredentials()
 	// A dummy secret keeps an unknown user's check as slow as a known one's.
 	dummy := cred{sha: sha256.Sum256([]byte("\x00no such user"))}
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			user, pass, ok := r.BasicAuth()
@@ -71,6 +72,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 					return
 				}
 				w.Header()["Www-Authenticate"] = []string{challenge}
+				refused()
 				plugin.Answer(w, http.StatusUnauthorized, "unauthorized")
 				return
 			}

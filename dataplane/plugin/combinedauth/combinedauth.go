@@ -78,6 +78,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}
 	now := ctx.Clock()
 	hide := c.GetHideCredentials()
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
@@ -87,6 +88,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 			}
 			ok := check(a, q.Get(ParamTS), q.Get(ParamDigest), now()) && a.allows(clientIP(r))
 			if !ok || !known {
+				refused()
 				plugin.Answer(w, http.StatusUnauthorized, "unauthorized")
 				return
 			}

@@ -79,6 +79,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}
 	s := &signer{key: []byte(c.GetKey()), ttl: ttl, now: ctx.Clock()}
 	header := http.CanonicalHeaderKey(name)
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.Method {
@@ -94,6 +95,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 				return
 			}
 			if !s.submitted(r, name, header) {
+				refused()
 				plugin.Answer(w, http.StatusForbidden, "forbidden")
 				return
 			}

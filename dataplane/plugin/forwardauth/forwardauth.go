@@ -65,6 +65,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	ctx.Cleanup(client.CloseIdleConnections) // a replaced instance leaves no idle connections behind
 	address := u.String()
 	log := ctx.Logger
+	refused, unavailable := ctx.Count("refused"), ctx.Count("unavailable")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sctx, cancel := context.WithTimeout(r.Context(), timeout)
@@ -94,6 +95,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 				if log != nil {
 					log.Warn("forward_auth service unavailable", "err", err)
 				}
+				unavailable()
 				plugin.Answer(w, http.StatusServiceUnavailable, "service unavailable")
 				return
 			}
@@ -110,6 +112,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 				next.ServeHTTP(w, r)
 				return
 			}
+			refused()
 			h := w.Header()
 			for k, vv := range resp.Header {
 				if k != "Content-Length" && k != "Transfer-Encoding" && k != "Connection" {

@@ -44,6 +44,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if clientIP == nil {
 		clientIP = plugin.PeerIP
 	}
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ip := clientIP(r)
@@ -55,6 +56,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 				}
 			}
 			if listed == deny {
+				refused()
 				plugin.Forbidden(w, body)
 				return
 			}

@@ -25,7 +25,7 @@ func Register(r *plugin.Registry) { r.Register(Category, New) }
 // New builds the middleware. Keys are kept as SHA-256 digests and compared
 // in constant time against every one, so neither a key's length nor which
 // key nearly matched shows in the timing.
-func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
+func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetKeyAuth()
 	if len(c.GetKeys()) == 0 {
 		return nil, fmt.Errorf("keys: required")
@@ -54,6 +54,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 		return nil, fmt.Errorf("lookup: %q is neither header nor query", c.GetLookup())
 	}
 	hide := c.GetHideCredential()
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var key string
@@ -63,6 +64,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 				key = r.Header.Get(name)
 			}
 			if !match(digests, key) {
+				refused()
 				plugin.Answer(w, http.StatusUnauthorized, "unauthorized")
 				return
 			}

@@ -21,7 +21,7 @@ const Category = "referer_restriction"
 func Register(r *plugin.Registry) { r.Register(Category, New) }
 
 // New parses the host patterns once.
-func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
+func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetRefererRestriction()
 	if len(c.GetRefererList()) == 0 {
 		return nil, fmt.Errorf("referer_list: required")
@@ -43,11 +43,13 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 		body = "forbidden"
 	}
 	blockEmpty := c.GetBlockEmpty()
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ref := r.Header.Get("Referer")
 			if ref == "" {
 				if !deny && blockEmpty {
+					refused()
 					plugin.Forbidden(w, body)
 					return
 				}
@@ -55,6 +57,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 				return
 			}
 			if matches(patterns, refererHost(ref)) == deny {
+				refused()
 				plugin.Forbidden(w, body)
 				return
 			}

@@ -18,7 +18,7 @@ const Category = "ua_restriction"
 func Register(r *plugin.Registry) { r.Register(Category, New) }
 
 // New compiles the expressions once.
-func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
+func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetUaRestriction()
 	if len(c.GetUaList()) == 0 {
 		return nil, fmt.Errorf("ua_list: required")
@@ -39,6 +39,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 	if body == "" {
 		body = "forbidden"
 	}
+	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ua := r.Header.Get("User-Agent")
@@ -50,6 +51,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 				}
 			}
 			if matched == deny {
+				refused()
 				plugin.Forbidden(w, body)
 				return
 			}
