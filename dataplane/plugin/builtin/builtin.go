@@ -8,6 +8,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/combinedauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
 	"github.com/pingap-go/pingap/dataplane/plugin/csrf"
+	"github.com/pingap-go/pingap/dataplane/plugin/directory"
 	"github.com/pingap-go/pingap/dataplane/plugin/forwardauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
 	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
@@ -43,5 +44,6 @@ func Registry() *plugin.Registry {
 	combinedauth.Register(r)
 	csrf.Register(r)
 	limit.Register(r)
+	directory.Register(r)
 	return r
 }
