@@ -11,6 +11,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/directory"
 	"github.com/pingap-go/pingap/dataplane/plugin/forwardauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/iprestriction"
+	"github.com/pingap-go/pingap/dataplane/plugin/jwtauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/keyauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/limit"
 	"github.com/pingap-go/pingap/dataplane/plugin/mock"
@@ -39,6 +40,7 @@ func Registry() *plugin.Registry {
 	keyauth.Register(r)
 	basicauth.Register(r)
 	forwardauth.Register(r)
+	jwtauth.Register(r)
 	trafficsplit.Register(r)
 	stats.Register(r)
 	combinedauth.Register(r)
