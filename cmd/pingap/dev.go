@@ -104,7 +104,7 @@ func runDev(ctx context.Context, stdout, stderr io.Writer, dataDir, configPath s
 		Addr:     cp.GRPCAddr(),
 		Node:     &pb.Node{Id: "dev", Cluster: "default", BuildVersion: version.Version},
 		CacheDir: filepath.Join(dataDir, "dataplane-cache"),
-		Logger:   logger, Plugins: builtin.Registry(),
+		Logger:   logger, Plugins: builtin.Registry(), Registry: cli.NewRegistry(),
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"sync"
 	"time"
@@ -38,6 +39,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Plugins resolves plugin categories.
 	Plugins *plugin.Registry
+	// Registry receives the data plane's metrics (nil: one of its own).
+	Registry *prometheus.Registry
+	// Pprof serves profiles on the status port.
+	Pprof bool
 	// Ready, when set, is called with the data plane once it runs (before
 	// any config arrives).
 	Ready func(*dataplane.DataPlane, *agent.Agent)
@@ -63,7 +68,7 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins})
+	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins, Registry: opts.Registry, Pprof: opts.Pprof})
 	reports := &reporter{dp: dp}
 	ag := agent.New(applier{dp: dp}, agent.Options{
 		Addr: opts.Addr, TLS: opts.TLS, Token: opts.Token, Node: opts.Node,

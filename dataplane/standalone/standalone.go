@@ -6,6 +6,7 @@ package standalone
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,10 @@ type Options struct {
 	Level *slog.LevelVar
 	// Plugins resolves plugin categories.
 	Plugins *plugin.Registry
+	// Registry receives the data plane's metrics (nil: one of its own).
+	Registry *prometheus.Registry
+	// Pprof serves profiles on the status port.
+	Pprof bool
 	// Reload triggers a reload (the caller maps SIGHUP to it).
 	Reload <-chan struct{}
 	// Ready, when set, is called with the data plane once the first config
@@ -41,7 +46,7 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins})
+	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins, Registry: opts.Registry, Pprof: opts.Pprof})
 	snap, src, err := config.Load(opts.Path)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"io"
 	"log/slog"
 
@@ -64,6 +66,14 @@ func PrintErr(w io.Writer, err error) {
 		return
 	}
 	_, _ = fmt.Fprintln(w, "error:", err)
+}
+
+// NewRegistry is a metrics registry with the Go runtime's and the
+// process's collectors, for one data plane or control plane process.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // NewLogger is a text or JSON slog logger at level (nil: info).

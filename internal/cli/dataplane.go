@@ -27,6 +27,7 @@ type dataplaneFlags struct {
 	nodeID, cacheDir, token   string
 	labels                    []string
 	cpuProfile                string
+	pprof                     bool
 	tls                       ClientTLSFlags
 }
 
@@ -60,7 +61,7 @@ func DataplaneCmd(stderr io.Writer) *cobra.Command {
 			if f.controlPlane != "" {
 				err = runManaged(ctx, f, logger)
 			} else {
-				err = runFile(ctx, f.path, logger, level)
+				err = runFile(ctx, f.path, logger, level, f.pprof)
 			}
 			if err != nil {
 				PrintErr(stderr, err)
@@ -79,12 +80,13 @@ func DataplaneCmd(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.tls.Register(fl, "control-plane")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve pprof profiles under /debug/pprof/ on the status port (settings.admin_addr)")
 	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile (pprof) to this file until exit")
 	_ = fl.MarkHidden("cpu-profile")
 	return cmd
 }
 
-func runFile(ctx context.Context, path string, logger *slog.Logger, level *slog.LevelVar) error {
+func runFile(ctx context.Context, path string, logger *slog.Logger, level *slog.LevelVar, pprofOn bool) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -100,6 +102,7 @@ func runFile(ctx context.Context, path string, logger *slog.Logger, level *slog.
 	}()
 	return standalone.Run(ctx, standalone.Options{
 		Path: path, Logger: logger, Level: level, Plugins: builtin.Registry(), Reload: reload,
+		Registry: NewRegistry(), Pprof: pprofOn,
 	})
 }
 
@@ -121,7 +124,7 @@ func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger) erro
 	}
 	return managed.Run(ctx, managed.Options{
 		Addr: f.controlPlane, Node: node, TLS: tlsCfg, Token: f.token, CacheDir: f.cacheDir,
-		Logger: logger, Plugins: builtin.Registry(),
+		Logger: logger, Plugins: builtin.Registry(), Registry: NewRegistry(), Pprof: f.pprof,
 	})
 }
 
