@@ -142,7 +142,11 @@ type Settings struct {
 	// full pool is closed and the next request dials again. Default: 512.
 	UpstreamKeepalivePoolSize uint32 `protobuf:"varint,5,opt,name=upstream_keepalive_pool_size,json=upstreamKeepalivePoolSize,proto3" json:"upstream_keepalive_pool_size,omitempty"`
 	// Log level of the data plane: debug, info, warn or error. Default: info.
-	LogLevel      string `protobuf:"bytes,6,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	LogLevel string `protobuf:"bytes,6,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	// OpenTelemetry tracing. Default: off.
+	Tracing *Tracing `protobuf:"bytes,7,opt,name=tracing,proto3" json:"tracing,omitempty"`
+	// Where the servers' access logs go. Default: standard output.
+	AccessLog     *AccessLogOutput `protobuf:"bytes,8,opt,name=access_log,json=accessLog,proto3" json:"access_log,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +223,211 @@ func (x *Settings) GetLogLevel() string {
 	return ""
 }
 
+func (x *Settings) GetTracing() *Tracing {
+	if x != nil {
+		return x.Tracing
+	}
+	return nil
+}
+
+func (x *Settings) GetAccessLog() *AccessLogOutput {
+	if x != nil {
+		return x.AccessLog
+	}
+	return nil
+}
+
+// Tracing exports OpenTelemetry traces: a server span per request and a
+// client span per upstream attempt, with W3C trace context and baggage read
+// from clients and sent upstream.
+type Tracing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OTLP endpoint (Pingap's otlp_exporter): "host:port", or a URL
+	// ("http://collector:4318" for OTLP over HTTP, "http://collector:4317"
+	// with protocol "grpc"). Required to trace.
+	OtlpExporter string `protobuf:"bytes,1,opt,name=otlp_exporter,json=otlpExporter,proto3" json:"otlp_exporter,omitempty"`
+	// "grpc" or "http" (OTLP/HTTP with protobuf). Default: "grpc".
+	Protocol string `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// Share of new traces sampled, 0..1; requests that arrive with a sampled
+	// parent are traced whatever it is (parent-based sampling). Default: 1.
+	SampleRatio *float64 `protobuf:"fixed64,3,opt,name=sample_ratio,json=sampleRatio,proto3,oneof" json:"sample_ratio,omitempty"`
+	// Headers sent to the collector, as "Name:value" (an API key). Default:
+	// none.
+	Headers []string `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	// The service.name resource attribute. Default: "pingap".
+	ServiceName string `protobuf:"bytes,5,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	// Use TLS to the collector; with a URL, its scheme decides. Default: false.
+	Tls           bool `protobuf:"varint,6,opt,name=tls,proto3" json:"tls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tracing) Reset() {
+	*x = Tracing{}
+	mi := &file_pingap_v1_config_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tracing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tracing) ProtoMessage() {}
+
+func (x *Tracing) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tracing.ProtoReflect.Descriptor instead.
+func (*Tracing) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Tracing) GetOtlpExporter() string {
+	if x != nil {
+		return x.OtlpExporter
+	}
+	return ""
+}
+
+func (x *Tracing) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Tracing) GetSampleRatio() float64 {
+	if x != nil && x.SampleRatio != nil {
+		return *x.SampleRatio
+	}
+	return 0
+}
+
+func (x *Tracing) GetHeaders() []string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *Tracing) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *Tracing) GetTls() bool {
+	if x != nil {
+		return x.Tls
+	}
+	return false
+}
+
+// AccessLogOutput is where access log lines go; each server chooses its
+// format with access_log.
+type AccessLogOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File to write; empty is standard output. Default: empty.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Rotate the file when it reaches this size ("100mb"). Default: 100mb.
+	MaxSize uint64 `protobuf:"varint,2,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	// Delete rotated files older than this. Default: keep.
+	MaxAge *durationpb.Duration `protobuf:"bytes,3,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	// Rotated files kept. Default: all (bounded by max_age).
+	MaxBackups uint32 `protobuf:"varint,4,opt,name=max_backups,json=maxBackups,proto3" json:"max_backups,omitempty"`
+	// Gzip rotated files. Default: false.
+	Compress bool `protobuf:"varint,5,opt,name=compress,proto3" json:"compress,omitempty"`
+	// Lines queued for the writer; when the queue is full, lines are dropped
+	// and counted (pingap_access_log_dropped_total) so a slow disk never
+	// blocks a request. Default: 65536.
+	QueueSize     uint32 `protobuf:"varint,6,opt,name=queue_size,json=queueSize,proto3" json:"queue_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccessLogOutput) Reset() {
+	*x = AccessLogOutput{}
+	mi := &file_pingap_v1_config_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessLogOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessLogOutput) ProtoMessage() {}
+
+func (x *AccessLogOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_pingap_v1_config_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessLogOutput.ProtoReflect.Descriptor instead.
+func (*AccessLogOutput) Descriptor() ([]byte, []int) {
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AccessLogOutput) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *AccessLogOutput) GetMaxSize() uint64 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *AccessLogOutput) GetMaxAge() *durationpb.Duration {
+	if x != nil {
+		return x.MaxAge
+	}
+	return nil
+}
+
+func (x *AccessLogOutput) GetMaxBackups() uint32 {
+	if x != nil {
+		return x.MaxBackups
+	}
+	return 0
+}
+
+func (x *AccessLogOutput) GetCompress() bool {
+	if x != nil {
+		return x.Compress
+	}
+	return false
+}
+
+func (x *AccessLogOutput) GetQueueSize() uint32 {
+	if x != nil {
+		return x.QueueSize
+	}
+	return 0
+}
+
 // Server is a listener: one or more addresses and the locations it routes to.
 type Server struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -275,13 +484,19 @@ type Server struct {
 	// that sends it slower gets 408. Zero means no limit beyond read_timeout.
 	// Default: 0.
 	ReadBodyTimeout *durationpb.Duration `protobuf:"bytes,17,opt,name=read_body_timeout,json=readBodyTimeout,proto3" json:"read_body_timeout,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Access log format, as in Pingap: "combined", "common", "short", "tiny",
+	// "json", or a template of tags such as "{host} {method} {path} {status}
+	// {latency} {request_id} {>User-Agent} {<Content-Type} {~session}
+	// {:upstream_addr}" (see the operations guide). Default: empty, no
+	// access log.
+	AccessLog     string `protobuf:"bytes,18,opt,name=access_log,json=accessLog,proto3" json:"access_log,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Server) Reset() {
 	*x = Server{}
-	mi := &file_pingap_v1_config_proto_msgTypes[2]
+	mi := &file_pingap_v1_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +508,7 @@ func (x *Server) String() string {
 func (*Server) ProtoMessage() {}
 
 func (x *Server) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[2]
+	mi := &file_pingap_v1_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +521,7 @@ func (x *Server) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Server.ProtoReflect.Descriptor instead.
 func (*Server) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{2}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Server) GetAddr() string {
@@ -428,6 +643,13 @@ func (x *Server) GetReadBodyTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *Server) GetAccessLog() string {
+	if x != nil {
+		return x.AccessLog
+	}
+	return ""
+}
+
 // Location is a routing rule: which requests it matches (host, path) and what
 // happens to them (rewrite, headers, the upstream they are sent to).
 type Location struct {
@@ -469,7 +691,7 @@ type Location struct {
 
 func (x *Location) Reset() {
 	*x = Location{}
-	mi := &file_pingap_v1_config_proto_msgTypes[3]
+	mi := &file_pingap_v1_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +703,7 @@ func (x *Location) String() string {
 func (*Location) ProtoMessage() {}
 
 func (x *Location) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[3]
+	mi := &file_pingap_v1_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +716,7 @@ func (x *Location) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Location.ProtoReflect.Descriptor instead.
 func (*Location) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{3}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Location) GetHost() string {
@@ -636,7 +858,7 @@ type Upstream struct {
 
 func (x *Upstream) Reset() {
 	*x = Upstream{}
-	mi := &file_pingap_v1_config_proto_msgTypes[4]
+	mi := &file_pingap_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +870,7 @@ func (x *Upstream) String() string {
 func (*Upstream) ProtoMessage() {}
 
 func (x *Upstream) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[4]
+	mi := &file_pingap_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +883,7 @@ func (x *Upstream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Upstream.ProtoReflect.Descriptor instead.
 func (*Upstream) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Upstream) GetAddrs() []string {
@@ -814,7 +1036,7 @@ type OutlierDetection struct {
 
 func (x *OutlierDetection) Reset() {
 	*x = OutlierDetection{}
-	mi := &file_pingap_v1_config_proto_msgTypes[5]
+	mi := &file_pingap_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +1048,7 @@ func (x *OutlierDetection) String() string {
 func (*OutlierDetection) ProtoMessage() {}
 
 func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[5]
+	mi := &file_pingap_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +1061,7 @@ func (x *OutlierDetection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutlierDetection.ProtoReflect.Descriptor instead.
 func (*OutlierDetection) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OutlierDetection) GetDisabled() bool {
@@ -925,7 +1147,7 @@ type Plugin struct {
 
 func (x *Plugin) Reset() {
 	*x = Plugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[6]
+	mi := &file_pingap_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1159,7 @@ func (x *Plugin) String() string {
 func (*Plugin) ProtoMessage() {}
 
 func (x *Plugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[6]
+	mi := &file_pingap_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1172,7 @@ func (x *Plugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plugin.ProtoReflect.Descriptor instead.
 func (*Plugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Plugin) GetCategory() string {
@@ -1351,7 +1573,7 @@ type PingPlugin struct {
 
 func (x *PingPlugin) Reset() {
 	*x = PingPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[7]
+	mi := &file_pingap_v1_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1585,7 @@ func (x *PingPlugin) String() string {
 func (*PingPlugin) ProtoMessage() {}
 
 func (x *PingPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[7]
+	mi := &file_pingap_v1_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1598,7 @@ func (x *PingPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingPlugin.ProtoReflect.Descriptor instead.
 func (*PingPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PingPlugin) GetPath() string {
@@ -1407,7 +1629,7 @@ type MockPlugin struct {
 
 func (x *MockPlugin) Reset() {
 	*x = MockPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[8]
+	mi := &file_pingap_v1_config_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1641,7 @@ func (x *MockPlugin) String() string {
 func (*MockPlugin) ProtoMessage() {}
 
 func (x *MockPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[8]
+	mi := &file_pingap_v1_config_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1654,7 @@ func (x *MockPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MockPlugin.ProtoReflect.Descriptor instead.
 func (*MockPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{8}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MockPlugin) GetPath() string {
@@ -1489,7 +1711,7 @@ type Certificate struct {
 
 func (x *Certificate) Reset() {
 	*x = Certificate{}
-	mi := &file_pingap_v1_config_proto_msgTypes[9]
+	mi := &file_pingap_v1_config_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1723,7 @@ func (x *Certificate) String() string {
 func (*Certificate) ProtoMessage() {}
 
 func (x *Certificate) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[9]
+	mi := &file_pingap_v1_config_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1736,7 @@ func (x *Certificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Certificate.ProtoReflect.Descriptor instead.
 func (*Certificate) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{9}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Certificate) GetDomains() []string {
@@ -1566,7 +1788,7 @@ type RedirectPlugin struct {
 
 func (x *RedirectPlugin) Reset() {
 	*x = RedirectPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[10]
+	mi := &file_pingap_v1_config_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1800,7 @@ func (x *RedirectPlugin) String() string {
 func (*RedirectPlugin) ProtoMessage() {}
 
 func (x *RedirectPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[10]
+	mi := &file_pingap_v1_config_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1813,7 @@ func (x *RedirectPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedirectPlugin.ProtoReflect.Descriptor instead.
 func (*RedirectPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{10}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RedirectPlugin) GetHttpToHttps() bool {
@@ -1641,7 +1863,7 @@ type IpRestrictionPlugin struct {
 
 func (x *IpRestrictionPlugin) Reset() {
 	*x = IpRestrictionPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[11]
+	mi := &file_pingap_v1_config_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1875,7 @@ func (x *IpRestrictionPlugin) String() string {
 func (*IpRestrictionPlugin) ProtoMessage() {}
 
 func (x *IpRestrictionPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[11]
+	mi := &file_pingap_v1_config_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1888,7 @@ func (x *IpRestrictionPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpRestrictionPlugin.ProtoReflect.Descriptor instead.
 func (*IpRestrictionPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{11}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IpRestrictionPlugin) GetIpList() []string {
@@ -1713,7 +1935,7 @@ type ResponseHeadersPlugin struct {
 
 func (x *ResponseHeadersPlugin) Reset() {
 	*x = ResponseHeadersPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[12]
+	mi := &file_pingap_v1_config_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1947,7 @@ func (x *ResponseHeadersPlugin) String() string {
 func (*ResponseHeadersPlugin) ProtoMessage() {}
 
 func (x *ResponseHeadersPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[12]
+	mi := &file_pingap_v1_config_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1960,7 @@ func (x *ResponseHeadersPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseHeadersPlugin.ProtoReflect.Descriptor instead.
 func (*ResponseHeadersPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{12}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResponseHeadersPlugin) GetAddHeaders() []string {
@@ -1800,7 +2022,7 @@ type UaRestrictionPlugin struct {
 
 func (x *UaRestrictionPlugin) Reset() {
 	*x = UaRestrictionPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[13]
+	mi := &file_pingap_v1_config_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +2034,7 @@ func (x *UaRestrictionPlugin) String() string {
 func (*UaRestrictionPlugin) ProtoMessage() {}
 
 func (x *UaRestrictionPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[13]
+	mi := &file_pingap_v1_config_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +2047,7 @@ func (x *UaRestrictionPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UaRestrictionPlugin.ProtoReflect.Descriptor instead.
 func (*UaRestrictionPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{13}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UaRestrictionPlugin) GetUaList() []string {
@@ -1870,7 +2092,7 @@ type RefererRestrictionPlugin struct {
 
 func (x *RefererRestrictionPlugin) Reset() {
 	*x = RefererRestrictionPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[14]
+	mi := &file_pingap_v1_config_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2104,7 @@ func (x *RefererRestrictionPlugin) String() string {
 func (*RefererRestrictionPlugin) ProtoMessage() {}
 
 func (x *RefererRestrictionPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[14]
+	mi := &file_pingap_v1_config_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2117,7 @@ func (x *RefererRestrictionPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefererRestrictionPlugin.ProtoReflect.Descriptor instead.
 func (*RefererRestrictionPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{14}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RefererRestrictionPlugin) GetRefererList() []string {
@@ -1953,7 +2175,7 @@ type CorsPlugin struct {
 
 func (x *CorsPlugin) Reset() {
 	*x = CorsPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[15]
+	mi := &file_pingap_v1_config_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2187,7 @@ func (x *CorsPlugin) String() string {
 func (*CorsPlugin) ProtoMessage() {}
 
 func (x *CorsPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[15]
+	mi := &file_pingap_v1_config_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2200,7 @@ func (x *CorsPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CorsPlugin.ProtoReflect.Descriptor instead.
 func (*CorsPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{15}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CorsPlugin) GetAllowOrigin() string {
@@ -2040,7 +2262,7 @@ type RequestIdPlugin struct {
 
 func (x *RequestIdPlugin) Reset() {
 	*x = RequestIdPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[16]
+	mi := &file_pingap_v1_config_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2274,7 @@ func (x *RequestIdPlugin) String() string {
 func (*RequestIdPlugin) ProtoMessage() {}
 
 func (x *RequestIdPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[16]
+	mi := &file_pingap_v1_config_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2287,7 @@ func (x *RequestIdPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestIdPlugin.ProtoReflect.Descriptor instead.
 func (*RequestIdPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{16}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RequestIdPlugin) GetAlgorithm() string {
@@ -2108,7 +2330,7 @@ type KeyAuthPlugin struct {
 
 func (x *KeyAuthPlugin) Reset() {
 	*x = KeyAuthPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[17]
+	mi := &file_pingap_v1_config_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2120,7 +2342,7 @@ func (x *KeyAuthPlugin) String() string {
 func (*KeyAuthPlugin) ProtoMessage() {}
 
 func (x *KeyAuthPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[17]
+	mi := &file_pingap_v1_config_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2133,7 +2355,7 @@ func (x *KeyAuthPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyAuthPlugin.ProtoReflect.Descriptor instead.
 func (*KeyAuthPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{17}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *KeyAuthPlugin) GetLookup() string {
@@ -2187,7 +2409,7 @@ type BasicAuthPlugin struct {
 
 func (x *BasicAuthPlugin) Reset() {
 	*x = BasicAuthPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[18]
+	mi := &file_pingap_v1_config_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2421,7 @@ func (x *BasicAuthPlugin) String() string {
 func (*BasicAuthPlugin) ProtoMessage() {}
 
 func (x *BasicAuthPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[18]
+	mi := &file_pingap_v1_config_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2434,7 @@ func (x *BasicAuthPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BasicAuthPlugin.ProtoReflect.Descriptor instead.
 func (*BasicAuthPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{18}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BasicAuthPlugin) GetAuthorizations() []string {
@@ -2267,7 +2489,7 @@ type ForwardAuthPlugin struct {
 
 func (x *ForwardAuthPlugin) Reset() {
 	*x = ForwardAuthPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[19]
+	mi := &file_pingap_v1_config_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2501,7 @@ func (x *ForwardAuthPlugin) String() string {
 func (*ForwardAuthPlugin) ProtoMessage() {}
 
 func (x *ForwardAuthPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[19]
+	mi := &file_pingap_v1_config_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2514,7 @@ func (x *ForwardAuthPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardAuthPlugin.ProtoReflect.Descriptor instead.
 func (*ForwardAuthPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{19}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ForwardAuthPlugin) GetAddress() string {
@@ -2384,7 +2606,7 @@ type JwtPlugin struct {
 
 func (x *JwtPlugin) Reset() {
 	*x = JwtPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[20]
+	mi := &file_pingap_v1_config_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2618,7 @@ func (x *JwtPlugin) String() string {
 func (*JwtPlugin) ProtoMessage() {}
 
 func (x *JwtPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[20]
+	mi := &file_pingap_v1_config_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2631,7 @@ func (x *JwtPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtPlugin.ProtoReflect.Descriptor instead.
 func (*JwtPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{20}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *JwtPlugin) GetHeader() string {
@@ -2550,7 +2772,7 @@ type CombinedAuthPlugin struct {
 
 func (x *CombinedAuthPlugin) Reset() {
 	*x = CombinedAuthPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[21]
+	mi := &file_pingap_v1_config_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +2784,7 @@ func (x *CombinedAuthPlugin) String() string {
 func (*CombinedAuthPlugin) ProtoMessage() {}
 
 func (x *CombinedAuthPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[21]
+	mi := &file_pingap_v1_config_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2797,7 @@ func (x *CombinedAuthPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CombinedAuthPlugin.ProtoReflect.Descriptor instead.
 func (*CombinedAuthPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{21}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CombinedAuthPlugin) GetAuthorizations() []*CombinedAuthApp {
@@ -2611,7 +2833,7 @@ type CombinedAuthApp struct {
 
 func (x *CombinedAuthApp) Reset() {
 	*x = CombinedAuthApp{}
-	mi := &file_pingap_v1_config_proto_msgTypes[22]
+	mi := &file_pingap_v1_config_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +2845,7 @@ func (x *CombinedAuthApp) String() string {
 func (*CombinedAuthApp) ProtoMessage() {}
 
 func (x *CombinedAuthApp) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[22]
+	mi := &file_pingap_v1_config_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +2858,7 @@ func (x *CombinedAuthApp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CombinedAuthApp.ProtoReflect.Descriptor instead.
 func (*CombinedAuthApp) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{22}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CombinedAuthApp) GetAppId() string {
@@ -2690,7 +2912,7 @@ type CsrfPlugin struct {
 
 func (x *CsrfPlugin) Reset() {
 	*x = CsrfPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[23]
+	mi := &file_pingap_v1_config_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2924,7 @@ func (x *CsrfPlugin) String() string {
 func (*CsrfPlugin) ProtoMessage() {}
 
 func (x *CsrfPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[23]
+	mi := &file_pingap_v1_config_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2937,7 @@ func (x *CsrfPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CsrfPlugin.ProtoReflect.Descriptor instead.
 func (*CsrfPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{23}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CsrfPlugin) GetTokenPath() string {
@@ -2784,7 +3006,7 @@ type LimitPlugin struct {
 
 func (x *LimitPlugin) Reset() {
 	*x = LimitPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[24]
+	mi := &file_pingap_v1_config_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2796,7 +3018,7 @@ func (x *LimitPlugin) String() string {
 func (*LimitPlugin) ProtoMessage() {}
 
 func (x *LimitPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[24]
+	mi := &file_pingap_v1_config_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2809,7 +3031,7 @@ func (x *LimitPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitPlugin.ProtoReflect.Descriptor instead.
 func (*LimitPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{24}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LimitPlugin) GetType() string {
@@ -2910,7 +3132,7 @@ type CachePlugin struct {
 
 func (x *CachePlugin) Reset() {
 	*x = CachePlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[25]
+	mi := &file_pingap_v1_config_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2922,7 +3144,7 @@ func (x *CachePlugin) String() string {
 func (*CachePlugin) ProtoMessage() {}
 
 func (x *CachePlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[25]
+	mi := &file_pingap_v1_config_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2935,7 +3157,7 @@ func (x *CachePlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CachePlugin.ProtoReflect.Descriptor instead.
 func (*CachePlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{25}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CachePlugin) GetMaxSize() uint64 {
@@ -3023,7 +3245,7 @@ type CompressionPlugin struct {
 
 func (x *CompressionPlugin) Reset() {
 	*x = CompressionPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[26]
+	mi := &file_pingap_v1_config_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3257,7 @@ func (x *CompressionPlugin) String() string {
 func (*CompressionPlugin) ProtoMessage() {}
 
 func (x *CompressionPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[26]
+	mi := &file_pingap_v1_config_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3270,7 @@ func (x *CompressionPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompressionPlugin.ProtoReflect.Descriptor instead.
 func (*CompressionPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{26}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CompressionPlugin) GetGzipLevel() uint32 {
@@ -3109,7 +3331,7 @@ type AcceptEncodingPlugin struct {
 
 func (x *AcceptEncodingPlugin) Reset() {
 	*x = AcceptEncodingPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[27]
+	mi := &file_pingap_v1_config_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3121,7 +3343,7 @@ func (x *AcceptEncodingPlugin) String() string {
 func (*AcceptEncodingPlugin) ProtoMessage() {}
 
 func (x *AcceptEncodingPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[27]
+	mi := &file_pingap_v1_config_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3134,7 +3356,7 @@ func (x *AcceptEncodingPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptEncodingPlugin.ProtoReflect.Descriptor instead.
 func (*AcceptEncodingPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{27}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AcceptEncodingPlugin) GetEncodings() string {
@@ -3169,7 +3391,7 @@ type SubFilterPlugin struct {
 
 func (x *SubFilterPlugin) Reset() {
 	*x = SubFilterPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[28]
+	mi := &file_pingap_v1_config_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3181,7 +3403,7 @@ func (x *SubFilterPlugin) String() string {
 func (*SubFilterPlugin) ProtoMessage() {}
 
 func (x *SubFilterPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[28]
+	mi := &file_pingap_v1_config_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3194,7 +3416,7 @@ func (x *SubFilterPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubFilterPlugin.ProtoReflect.Descriptor instead.
 func (*SubFilterPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{28}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SubFilterPlugin) GetPath() string {
@@ -3248,7 +3470,7 @@ type DirectoryPlugin struct {
 
 func (x *DirectoryPlugin) Reset() {
 	*x = DirectoryPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[29]
+	mi := &file_pingap_v1_config_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3260,7 +3482,7 @@ func (x *DirectoryPlugin) String() string {
 func (*DirectoryPlugin) ProtoMessage() {}
 
 func (x *DirectoryPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[29]
+	mi := &file_pingap_v1_config_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3273,7 +3495,7 @@ func (x *DirectoryPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryPlugin.ProtoReflect.Descriptor instead.
 func (*DirectoryPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{29}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DirectoryPlugin) GetPath() string {
@@ -3366,7 +3588,7 @@ type TrafficSplittingPlugin struct {
 
 func (x *TrafficSplittingPlugin) Reset() {
 	*x = TrafficSplittingPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[30]
+	mi := &file_pingap_v1_config_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3600,7 @@ func (x *TrafficSplittingPlugin) String() string {
 func (*TrafficSplittingPlugin) ProtoMessage() {}
 
 func (x *TrafficSplittingPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[30]
+	mi := &file_pingap_v1_config_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3613,7 @@ func (x *TrafficSplittingPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrafficSplittingPlugin.ProtoReflect.Descriptor instead.
 func (*TrafficSplittingPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{30}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TrafficSplittingPlugin) GetUpstream() string {
@@ -3434,7 +3656,7 @@ type StatsPlugin struct {
 
 func (x *StatsPlugin) Reset() {
 	*x = StatsPlugin{}
-	mi := &file_pingap_v1_config_proto_msgTypes[31]
+	mi := &file_pingap_v1_config_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3668,7 @@ func (x *StatsPlugin) String() string {
 func (*StatsPlugin) ProtoMessage() {}
 
 func (x *StatsPlugin) ProtoReflect() protoreflect.Message {
-	mi := &file_pingap_v1_config_proto_msgTypes[31]
+	mi := &file_pingap_v1_config_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3681,7 @@ func (x *StatsPlugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsPlugin.ProtoReflect.Descriptor instead.
 func (*StatsPlugin) Descriptor() ([]byte, []int) {
-	return file_pingap_v1_config_proto_rawDescGZIP(), []int{31}
+	return file_pingap_v1_config_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StatsPlugin) GetPath() string {
@@ -3495,7 +3717,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x11.pingap.v1.PluginR\x05value:\x028\x01\x1aW\n" +
 	"\x11CertificatesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.pingap.v1.CertificateR\x05value:\x028\x01\"\x82\x02\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.pingap.v1.CertificateR\x05value:\x028\x01\"\xeb\x02\n" +
 	"\bSettings\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x0ftrusted_proxies\x18\x02 \x03(\tR\x0etrustedProxies\x12\x1d\n" +
@@ -3503,7 +3725,27 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"admin_addr\x18\x03 \x01(\tR\tadminAddr\x12<\n" +
 	"\fgrace_period\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vgracePeriod\x12?\n" +
 	"\x1cupstream_keepalive_pool_size\x18\x05 \x01(\rR\x19upstreamKeepalivePoolSize\x12\x1b\n" +
-	"\tlog_level\x18\x06 \x01(\tR\blogLevel\"\x89\x06\n" +
+	"\tlog_level\x18\x06 \x01(\tR\blogLevel\x12,\n" +
+	"\atracing\x18\a \x01(\v2\x12.pingap.v1.TracingR\atracing\x129\n" +
+	"\n" +
+	"access_log\x18\b \x01(\v2\x1a.pingap.v1.AccessLogOutputR\taccessLog\"\xd2\x01\n" +
+	"\aTracing\x12#\n" +
+	"\rotlp_exporter\x18\x01 \x01(\tR\fotlpExporter\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12&\n" +
+	"\fsample_ratio\x18\x03 \x01(\x01H\x00R\vsampleRatio\x88\x01\x01\x12\x18\n" +
+	"\aheaders\x18\x04 \x03(\tR\aheaders\x12!\n" +
+	"\fservice_name\x18\x05 \x01(\tR\vserviceName\x12\x10\n" +
+	"\x03tls\x18\x06 \x01(\bR\x03tlsB\x0f\n" +
+	"\r_sample_ratio\"\xd0\x01\n" +
+	"\x0fAccessLogOutput\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x19\n" +
+	"\bmax_size\x18\x02 \x01(\x04R\amaxSize\x122\n" +
+	"\amax_age\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12\x1f\n" +
+	"\vmax_backups\x18\x04 \x01(\rR\n" +
+	"maxBackups\x12\x1a\n" +
+	"\bcompress\x18\x05 \x01(\bR\bcompress\x12\x1d\n" +
+	"\n" +
+	"queue_size\x18\x06 \x01(\rR\tqueueSize\"\xa8\x06\n" +
 	"\x06Server\x12\x12\n" +
 	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x1c\n" +
 	"\tlocations\x18\x02 \x03(\tR\tlocations\x12I\n" +
@@ -3523,7 +3765,9 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x0ftls_cipher_list\x18\x0e \x01(\tR\rtlsCipherList\x12'\n" +
 	"\x0fmax_connections\x18\x0f \x01(\rR\x0emaxConnections\x12(\n" +
 	"\x10max_header_count\x18\x10 \x01(\rR\x0emaxHeaderCount\x12E\n" +
-	"\x11read_body_timeout\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\x0freadBodyTimeout\"\xe5\x02\n" +
+	"\x11read_body_timeout\x18\x11 \x01(\v2\x19.google.protobuf.DurationR\x0freadBodyTimeout\x12\x1d\n" +
+	"\n" +
+	"access_log\x18\x12 \x01(\tR\taccessLog\"\xe5\x02\n" +
 	"\bLocation\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1a\n" +
@@ -3778,118 +4022,123 @@ func file_pingap_v1_config_proto_rawDescGZIP() []byte {
 	return file_pingap_v1_config_proto_rawDescData
 }
 
-var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_pingap_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_pingap_v1_config_proto_goTypes = []any{
 	(*Snapshot)(nil),                 // 0: pingap.v1.Snapshot
 	(*Settings)(nil),                 // 1: pingap.v1.Settings
-	(*Server)(nil),                   // 2: pingap.v1.Server
-	(*Location)(nil),                 // 3: pingap.v1.Location
-	(*Upstream)(nil),                 // 4: pingap.v1.Upstream
-	(*OutlierDetection)(nil),         // 5: pingap.v1.OutlierDetection
-	(*Plugin)(nil),                   // 6: pingap.v1.Plugin
-	(*PingPlugin)(nil),               // 7: pingap.v1.PingPlugin
-	(*MockPlugin)(nil),               // 8: pingap.v1.MockPlugin
-	(*Certificate)(nil),              // 9: pingap.v1.Certificate
-	(*RedirectPlugin)(nil),           // 10: pingap.v1.RedirectPlugin
-	(*IpRestrictionPlugin)(nil),      // 11: pingap.v1.IpRestrictionPlugin
-	(*ResponseHeadersPlugin)(nil),    // 12: pingap.v1.ResponseHeadersPlugin
-	(*UaRestrictionPlugin)(nil),      // 13: pingap.v1.UaRestrictionPlugin
-	(*RefererRestrictionPlugin)(nil), // 14: pingap.v1.RefererRestrictionPlugin
-	(*CorsPlugin)(nil),               // 15: pingap.v1.CorsPlugin
-	(*RequestIdPlugin)(nil),          // 16: pingap.v1.RequestIdPlugin
-	(*KeyAuthPlugin)(nil),            // 17: pingap.v1.KeyAuthPlugin
-	(*BasicAuthPlugin)(nil),          // 18: pingap.v1.BasicAuthPlugin
-	(*ForwardAuthPlugin)(nil),        // 19: pingap.v1.ForwardAuthPlugin
-	(*JwtPlugin)(nil),                // 20: pingap.v1.JwtPlugin
-	(*CombinedAuthPlugin)(nil),       // 21: pingap.v1.CombinedAuthPlugin
-	(*CombinedAuthApp)(nil),          // 22: pingap.v1.CombinedAuthApp
-	(*CsrfPlugin)(nil),               // 23: pingap.v1.CsrfPlugin
-	(*LimitPlugin)(nil),              // 24: pingap.v1.LimitPlugin
-	(*CachePlugin)(nil),              // 25: pingap.v1.CachePlugin
-	(*CompressionPlugin)(nil),        // 26: pingap.v1.CompressionPlugin
-	(*AcceptEncodingPlugin)(nil),     // 27: pingap.v1.AcceptEncodingPlugin
-	(*SubFilterPlugin)(nil),          // 28: pingap.v1.SubFilterPlugin
-	(*DirectoryPlugin)(nil),          // 29: pingap.v1.DirectoryPlugin
-	(*TrafficSplittingPlugin)(nil),   // 30: pingap.v1.TrafficSplittingPlugin
-	(*StatsPlugin)(nil),              // 31: pingap.v1.StatsPlugin
-	nil,                              // 32: pingap.v1.Snapshot.ServersEntry
-	nil,                              // 33: pingap.v1.Snapshot.LocationsEntry
-	nil,                              // 34: pingap.v1.Snapshot.UpstreamsEntry
-	nil,                              // 35: pingap.v1.Snapshot.PluginsEntry
-	nil,                              // 36: pingap.v1.Snapshot.CertificatesEntry
-	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
+	(*Tracing)(nil),                  // 2: pingap.v1.Tracing
+	(*AccessLogOutput)(nil),          // 3: pingap.v1.AccessLogOutput
+	(*Server)(nil),                   // 4: pingap.v1.Server
+	(*Location)(nil),                 // 5: pingap.v1.Location
+	(*Upstream)(nil),                 // 6: pingap.v1.Upstream
+	(*OutlierDetection)(nil),         // 7: pingap.v1.OutlierDetection
+	(*Plugin)(nil),                   // 8: pingap.v1.Plugin
+	(*PingPlugin)(nil),               // 9: pingap.v1.PingPlugin
+	(*MockPlugin)(nil),               // 10: pingap.v1.MockPlugin
+	(*Certificate)(nil),              // 11: pingap.v1.Certificate
+	(*RedirectPlugin)(nil),           // 12: pingap.v1.RedirectPlugin
+	(*IpRestrictionPlugin)(nil),      // 13: pingap.v1.IpRestrictionPlugin
+	(*ResponseHeadersPlugin)(nil),    // 14: pingap.v1.ResponseHeadersPlugin
+	(*UaRestrictionPlugin)(nil),      // 15: pingap.v1.UaRestrictionPlugin
+	(*RefererRestrictionPlugin)(nil), // 16: pingap.v1.RefererRestrictionPlugin
+	(*CorsPlugin)(nil),               // 17: pingap.v1.CorsPlugin
+	(*RequestIdPlugin)(nil),          // 18: pingap.v1.RequestIdPlugin
+	(*KeyAuthPlugin)(nil),            // 19: pingap.v1.KeyAuthPlugin
+	(*BasicAuthPlugin)(nil),          // 20: pingap.v1.BasicAuthPlugin
+	(*ForwardAuthPlugin)(nil),        // 21: pingap.v1.ForwardAuthPlugin
+	(*JwtPlugin)(nil),                // 22: pingap.v1.JwtPlugin
+	(*CombinedAuthPlugin)(nil),       // 23: pingap.v1.CombinedAuthPlugin
+	(*CombinedAuthApp)(nil),          // 24: pingap.v1.CombinedAuthApp
+	(*CsrfPlugin)(nil),               // 25: pingap.v1.CsrfPlugin
+	(*LimitPlugin)(nil),              // 26: pingap.v1.LimitPlugin
+	(*CachePlugin)(nil),              // 27: pingap.v1.CachePlugin
+	(*CompressionPlugin)(nil),        // 28: pingap.v1.CompressionPlugin
+	(*AcceptEncodingPlugin)(nil),     // 29: pingap.v1.AcceptEncodingPlugin
+	(*SubFilterPlugin)(nil),          // 30: pingap.v1.SubFilterPlugin
+	(*DirectoryPlugin)(nil),          // 31: pingap.v1.DirectoryPlugin
+	(*TrafficSplittingPlugin)(nil),   // 32: pingap.v1.TrafficSplittingPlugin
+	(*StatsPlugin)(nil),              // 33: pingap.v1.StatsPlugin
+	nil,                              // 34: pingap.v1.Snapshot.ServersEntry
+	nil,                              // 35: pingap.v1.Snapshot.LocationsEntry
+	nil,                              // 36: pingap.v1.Snapshot.UpstreamsEntry
+	nil,                              // 37: pingap.v1.Snapshot.PluginsEntry
+	nil,                              // 38: pingap.v1.Snapshot.CertificatesEntry
+	(*durationpb.Duration)(nil),      // 39: google.protobuf.Duration
 }
 var file_pingap_v1_config_proto_depIdxs = []int32{
 	1,  // 0: pingap.v1.Snapshot.settings:type_name -> pingap.v1.Settings
-	32, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
-	33, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
-	34, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
-	35, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
-	36, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
-	37, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
-	37, // 7: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
-	37, // 8: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
-	37, // 9: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
-	37, // 10: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
-	37, // 11: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
-	37, // 12: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
-	37, // 13: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
-	37, // 14: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
-	37, // 15: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
-	5,  // 16: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
-	37, // 17: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
-	37, // 18: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
-	37, // 19: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
-	37, // 20: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
-	7,  // 21: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
-	8,  // 22: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
-	10, // 23: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
-	11, // 24: pingap.v1.Plugin.ip_restriction:type_name -> pingap.v1.IpRestrictionPlugin
-	12, // 25: pingap.v1.Plugin.response_headers:type_name -> pingap.v1.ResponseHeadersPlugin
-	13, // 26: pingap.v1.Plugin.ua_restriction:type_name -> pingap.v1.UaRestrictionPlugin
-	14, // 27: pingap.v1.Plugin.referer_restriction:type_name -> pingap.v1.RefererRestrictionPlugin
-	15, // 28: pingap.v1.Plugin.cors:type_name -> pingap.v1.CorsPlugin
-	16, // 29: pingap.v1.Plugin.request_id:type_name -> pingap.v1.RequestIdPlugin
-	17, // 30: pingap.v1.Plugin.key_auth:type_name -> pingap.v1.KeyAuthPlugin
-	18, // 31: pingap.v1.Plugin.basic_auth:type_name -> pingap.v1.BasicAuthPlugin
-	19, // 32: pingap.v1.Plugin.forward_auth:type_name -> pingap.v1.ForwardAuthPlugin
-	20, // 33: pingap.v1.Plugin.jwt:type_name -> pingap.v1.JwtPlugin
-	21, // 34: pingap.v1.Plugin.combined_auth:type_name -> pingap.v1.CombinedAuthPlugin
-	23, // 35: pingap.v1.Plugin.csrf:type_name -> pingap.v1.CsrfPlugin
-	24, // 36: pingap.v1.Plugin.limit:type_name -> pingap.v1.LimitPlugin
-	25, // 37: pingap.v1.Plugin.cache:type_name -> pingap.v1.CachePlugin
-	26, // 38: pingap.v1.Plugin.compression:type_name -> pingap.v1.CompressionPlugin
-	27, // 39: pingap.v1.Plugin.accept_encoding:type_name -> pingap.v1.AcceptEncodingPlugin
-	28, // 40: pingap.v1.Plugin.sub_filter:type_name -> pingap.v1.SubFilterPlugin
-	29, // 41: pingap.v1.Plugin.directory:type_name -> pingap.v1.DirectoryPlugin
-	30, // 42: pingap.v1.Plugin.traffic_splitting:type_name -> pingap.v1.TrafficSplittingPlugin
-	31, // 43: pingap.v1.Plugin.stats:type_name -> pingap.v1.StatsPlugin
-	37, // 44: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
-	37, // 45: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
-	37, // 46: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
-	37, // 47: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
-	37, // 48: pingap.v1.JwtPlugin.jwks_ttl:type_name -> google.protobuf.Duration
-	37, // 49: pingap.v1.JwtPlugin.leeway:type_name -> google.protobuf.Duration
-	37, // 50: pingap.v1.JwtPlugin.delay:type_name -> google.protobuf.Duration
-	37, // 51: pingap.v1.JwtPlugin.token_ttl:type_name -> google.protobuf.Duration
-	22, // 52: pingap.v1.CombinedAuthPlugin.authorizations:type_name -> pingap.v1.CombinedAuthApp
-	37, // 53: pingap.v1.CsrfPlugin.ttl:type_name -> google.protobuf.Duration
-	37, // 54: pingap.v1.LimitPlugin.interval:type_name -> google.protobuf.Duration
-	37, // 55: pingap.v1.LimitPlugin.idle_timeout:type_name -> google.protobuf.Duration
-	37, // 56: pingap.v1.CachePlugin.max_ttl:type_name -> google.protobuf.Duration
-	37, // 57: pingap.v1.CachePlugin.default_ttl:type_name -> google.protobuf.Duration
-	37, // 58: pingap.v1.CachePlugin.lock:type_name -> google.protobuf.Duration
-	37, // 59: pingap.v1.DirectoryPlugin.max_age:type_name -> google.protobuf.Duration
-	2,  // 60: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	3,  // 61: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	4,  // 62: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	6,  // 63: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	9,  // 64: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	65, // [65:65] is the sub-list for method output_type
-	65, // [65:65] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	34, // 1: pingap.v1.Snapshot.servers:type_name -> pingap.v1.Snapshot.ServersEntry
+	35, // 2: pingap.v1.Snapshot.locations:type_name -> pingap.v1.Snapshot.LocationsEntry
+	36, // 3: pingap.v1.Snapshot.upstreams:type_name -> pingap.v1.Snapshot.UpstreamsEntry
+	37, // 4: pingap.v1.Snapshot.plugins:type_name -> pingap.v1.Snapshot.PluginsEntry
+	38, // 5: pingap.v1.Snapshot.certificates:type_name -> pingap.v1.Snapshot.CertificatesEntry
+	39, // 6: pingap.v1.Settings.grace_period:type_name -> google.protobuf.Duration
+	2,  // 7: pingap.v1.Settings.tracing:type_name -> pingap.v1.Tracing
+	3,  // 8: pingap.v1.Settings.access_log:type_name -> pingap.v1.AccessLogOutput
+	39, // 9: pingap.v1.AccessLogOutput.max_age:type_name -> google.protobuf.Duration
+	39, // 10: pingap.v1.Server.read_header_timeout:type_name -> google.protobuf.Duration
+	39, // 11: pingap.v1.Server.read_timeout:type_name -> google.protobuf.Duration
+	39, // 12: pingap.v1.Server.write_timeout:type_name -> google.protobuf.Duration
+	39, // 13: pingap.v1.Server.idle_timeout:type_name -> google.protobuf.Duration
+	39, // 14: pingap.v1.Server.read_body_timeout:type_name -> google.protobuf.Duration
+	39, // 15: pingap.v1.Upstream.connection_timeout:type_name -> google.protobuf.Duration
+	39, // 16: pingap.v1.Upstream.read_timeout:type_name -> google.protobuf.Duration
+	39, // 17: pingap.v1.Upstream.idle_timeout:type_name -> google.protobuf.Duration
+	39, // 18: pingap.v1.Upstream.write_timeout:type_name -> google.protobuf.Duration
+	7,  // 19: pingap.v1.Upstream.outlier_detection:type_name -> pingap.v1.OutlierDetection
+	39, // 20: pingap.v1.Upstream.retry_timeout:type_name -> google.protobuf.Duration
+	39, // 21: pingap.v1.Upstream.upgrade_idle_timeout:type_name -> google.protobuf.Duration
+	39, // 22: pingap.v1.OutlierDetection.base_ejection_time:type_name -> google.protobuf.Duration
+	39, // 23: pingap.v1.OutlierDetection.max_ejection_time:type_name -> google.protobuf.Duration
+	9,  // 24: pingap.v1.Plugin.ping:type_name -> pingap.v1.PingPlugin
+	10, // 25: pingap.v1.Plugin.mock:type_name -> pingap.v1.MockPlugin
+	12, // 26: pingap.v1.Plugin.redirect:type_name -> pingap.v1.RedirectPlugin
+	13, // 27: pingap.v1.Plugin.ip_restriction:type_name -> pingap.v1.IpRestrictionPlugin
+	14, // 28: pingap.v1.Plugin.response_headers:type_name -> pingap.v1.ResponseHeadersPlugin
+	15, // 29: pingap.v1.Plugin.ua_restriction:type_name -> pingap.v1.UaRestrictionPlugin
+	16, // 30: pingap.v1.Plugin.referer_restriction:type_name -> pingap.v1.RefererRestrictionPlugin
+	17, // 31: pingap.v1.Plugin.cors:type_name -> pingap.v1.CorsPlugin
+	18, // 32: pingap.v1.Plugin.request_id:type_name -> pingap.v1.RequestIdPlugin
+	19, // 33: pingap.v1.Plugin.key_auth:type_name -> pingap.v1.KeyAuthPlugin
+	20, // 34: pingap.v1.Plugin.basic_auth:type_name -> pingap.v1.BasicAuthPlugin
+	21, // 35: pingap.v1.Plugin.forward_auth:type_name -> pingap.v1.ForwardAuthPlugin
+	22, // 36: pingap.v1.Plugin.jwt:type_name -> pingap.v1.JwtPlugin
+	23, // 37: pingap.v1.Plugin.combined_auth:type_name -> pingap.v1.CombinedAuthPlugin
+	25, // 38: pingap.v1.Plugin.csrf:type_name -> pingap.v1.CsrfPlugin
+	26, // 39: pingap.v1.Plugin.limit:type_name -> pingap.v1.LimitPlugin
+	27, // 40: pingap.v1.Plugin.cache:type_name -> pingap.v1.CachePlugin
+	28, // 41: pingap.v1.Plugin.compression:type_name -> pingap.v1.CompressionPlugin
+	29, // 42: pingap.v1.Plugin.accept_encoding:type_name -> pingap.v1.AcceptEncodingPlugin
+	30, // 43: pingap.v1.Plugin.sub_filter:type_name -> pingap.v1.SubFilterPlugin
+	31, // 44: pingap.v1.Plugin.directory:type_name -> pingap.v1.DirectoryPlugin
+	32, // 45: pingap.v1.Plugin.traffic_splitting:type_name -> pingap.v1.TrafficSplittingPlugin
+	33, // 46: pingap.v1.Plugin.stats:type_name -> pingap.v1.StatsPlugin
+	39, // 47: pingap.v1.MockPlugin.delay:type_name -> google.protobuf.Duration
+	39, // 48: pingap.v1.CorsPlugin.max_age:type_name -> google.protobuf.Duration
+	39, // 49: pingap.v1.BasicAuthPlugin.delay:type_name -> google.protobuf.Duration
+	39, // 50: pingap.v1.ForwardAuthPlugin.timeout:type_name -> google.protobuf.Duration
+	39, // 51: pingap.v1.JwtPlugin.jwks_ttl:type_name -> google.protobuf.Duration
+	39, // 52: pingap.v1.JwtPlugin.leeway:type_name -> google.protobuf.Duration
+	39, // 53: pingap.v1.JwtPlugin.delay:type_name -> google.protobuf.Duration
+	39, // 54: pingap.v1.JwtPlugin.token_ttl:type_name -> google.protobuf.Duration
+	24, // 55: pingap.v1.CombinedAuthPlugin.authorizations:type_name -> pingap.v1.CombinedAuthApp
+	39, // 56: pingap.v1.CsrfPlugin.ttl:type_name -> google.protobuf.Duration
+	39, // 57: pingap.v1.LimitPlugin.interval:type_name -> google.protobuf.Duration
+	39, // 58: pingap.v1.LimitPlugin.idle_timeout:type_name -> google.protobuf.Duration
+	39, // 59: pingap.v1.CachePlugin.max_ttl:type_name -> google.protobuf.Duration
+	39, // 60: pingap.v1.CachePlugin.default_ttl:type_name -> google.protobuf.Duration
+	39, // 61: pingap.v1.CachePlugin.lock:type_name -> google.protobuf.Duration
+	39, // 62: pingap.v1.DirectoryPlugin.max_age:type_name -> google.protobuf.Duration
+	4,  // 63: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	5,  // 64: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	6,  // 65: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	8,  // 66: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	11, // 67: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	68, // [68:68] is the sub-list for method output_type
+	68, // [68:68] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
@@ -3897,9 +4146,10 @@ func file_pingap_v1_config_proto_init() {
 	if File_pingap_v1_config_proto != nil {
 		return
 	}
-	file_pingap_v1_config_proto_msgTypes[3].OneofWrappers = []any{}
-	file_pingap_v1_config_proto_msgTypes[4].OneofWrappers = []any{}
-	file_pingap_v1_config_proto_msgTypes[6].OneofWrappers = []any{
+	file_pingap_v1_config_proto_msgTypes[2].OneofWrappers = []any{}
+	file_pingap_v1_config_proto_msgTypes[5].OneofWrappers = []any{}
+	file_pingap_v1_config_proto_msgTypes[6].OneofWrappers = []any{}
+	file_pingap_v1_config_proto_msgTypes[8].OneofWrappers = []any{
 		(*Plugin_Ping)(nil),
 		(*Plugin_Mock)(nil),
 		(*Plugin_Redirect)(nil),
@@ -3924,14 +4174,14 @@ func file_pingap_v1_config_proto_init() {
 		(*Plugin_TrafficSplitting)(nil),
 		(*Plugin_Stats)(nil),
 	}
-	file_pingap_v1_config_proto_msgTypes[26].OneofWrappers = []any{}
+	file_pingap_v1_config_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingap_v1_config_proto_rawDesc), len(file_pingap_v1_config_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
