@@ -4,8 +4,10 @@ package builtin
 
 import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/acceptencoding"
 	"github.com/pingap-go/pingap/dataplane/plugin/basicauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/combinedauth"
+	"github.com/pingap-go/pingap/dataplane/plugin/compression"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
 	"github.com/pingap-go/pingap/dataplane/plugin/csrf"
 	"github.com/pingap-go/pingap/dataplane/plugin/directory"
@@ -21,6 +23,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin/requestid"
 	"github.com/pingap-go/pingap/dataplane/plugin/responseheaders"
 	"github.com/pingap-go/pingap/dataplane/plugin/stats"
+	"github.com/pingap-go/pingap/dataplane/plugin/subfilter"
 	"github.com/pingap-go/pingap/dataplane/plugin/trafficsplit"
 	"github.com/pingap-go/pingap/dataplane/plugin/uarestriction"
 )
@@ -47,5 +50,8 @@ func Registry() *plugin.Registry {
 	csrf.Register(r)
 	limit.Register(r)
 	directory.Register(r)
+	compression.Register(r)
+	acceptencoding.Register(r)
+	subfilter.Register(r)
 	return r
 }
