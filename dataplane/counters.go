@@ -86,8 +86,11 @@ func (c *counters) count(srv *runtime.Server, w http.ResponseWriter, r *http.Req
 			loc = srv.Unmatched
 		}
 		loc.Observe(rec.Upstream, rec.Status, time.Since(rec.Start), rec.BytesIn, rec.BytesOut)
+		if srv.AccessLog != nil {
+			srv.AccessLog.Log(rec, r, w.Header())
+		}
 		sr.ResponseWriter = nil
 		recorders.Put(sr)
 	}()
-	srv.Handler.ServeHTTP(sr, r)
+	srv.Entry.ServeHTTP(sr, r)
 }

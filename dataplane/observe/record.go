@@ -32,11 +32,19 @@ type Record struct {
 	Attempts     int
 	// RequestID is the id the request_id plugin gave the request.
 	RequestID string
+	// TraceID is the request's trace id (hex) when it is traced.
+	TraceID string
 	// Status is the status answered (0 until the headers are written).
 	Status int
 	// BytesIn counts request body bytes read; BytesOut response body bytes
 	// written.
 	BytesIn, BytesOut int64
+}
+
+// AccessLogger writes the access log line of a finished request. It must
+// not block: a line that cannot be queued is dropped and counted.
+type AccessLogger interface {
+	Log(rec *Record, r *http.Request, respHeader http.Header)
 }
 
 // Reset clears r for reuse.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 
@@ -90,6 +91,11 @@ type Server struct {
 	// Unmatched counts the requests answered before a location was chosen
 	// (no location matched, or too many header fields).
 	Unmatched *observe.Location
+	// Entry is what the listener serves: Handler, wrapped by tracing when
+	// the config traces.
+	Entry http.Handler
+	// AccessLog writes the server's access log; nil when it has none.
+	AccessLog observe.AccessLogger
 }
 
 // ListenerSettings are the per-listener timeouts and limits; a change in them
@@ -234,7 +240,7 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.Tr
 	if n := cfg.GetMaxHeaderSize(); n > 0 {
 		ls.MaxHeaderBytes = int(min(n, 1<<30))
 	}
-	return &Server{Handler: h, Addrs: addrs, Listener: ls, Unmatched: metrics.Location(name, "", "")}, nil
+	return &Server{Handler: h, Entry: h, Addrs: addrs, Listener: ls, Unmatched: metrics.Location(name, "", "")}, nil
 }
 
 // buildPlugins builds the snapshot's plugins, carrying over prev's

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -63,6 +64,9 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 				r.Header[header] = []string{id}
 			}
 			w.Header()[header] = []string{id}
+			if rec := observe.From(w); rec != nil {
+				rec.RequestID = id // for the access log
+			}
 			next.ServeHTTP(w, r)
 		})
 	}, nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -70,3 +71,25 @@ func TestUUIDv7Orders(t *testing.T) {
 		t.Fatalf("timestamp bits %s, want 018bcfe5", a[:8])
 	}
 }
+
+// The id reaches the request's observe.Record, for the access log.
+func TestRecordsID(t *testing.T) {
+	mw, err := New(plugin.BuildContext{}, "rid", &pb.Plugin{Category: Category, Config: &pb.Plugin_RequestId{RequestId: &pb.RequestIdPlugin{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &recordingWriter{ResponseWriter: httptest.NewRecorder()}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("X-Request-Id", "edge-1")
+	mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(w, req)
+	if w.rec.RequestID != "edge-1" {
+		t.Fatalf("record has request id %q, want edge-1", w.rec.RequestID)
+	}
+}
+
+type recordingWriter struct {
+	http.ResponseWriter
+	rec observe.Record
+}
+
+func (w *recordingWriter) ObserveRecord() *observe.Record { return &w.rec }
