@@ -54,6 +54,9 @@ type compressor struct {
 // New compiles the plugin's options and builds its encoder pools.
 func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetCompression()
+	if c == nil { // a plugin with only its category: every default
+		c = &pb.CompressionPlugin{}
+	}
 	comp := &compressor{decompress: c.GetDecompression(), logger: ctx.Logger, minLength: DefaultMinLength}
 	if comp.logger == nil {
 		comp.logger = slog.New(slog.DiscardHandler)

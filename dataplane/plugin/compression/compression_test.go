@@ -535,6 +535,20 @@ func TestHijackAndController(t *testing.T) {
 	}
 }
 
+// A plugin with its category only has no options message: every default.
+func TestNoOptions(t *testing.T) {
+	t.Parallel()
+	mw, err := New(plugin.BuildContext{}, "c", &pb.Plugin{Category: Category})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := jsonBody()
+	rec := send(mw(serveBody(body, "Content-Type", "application/json")), "GET", "gzip, br, zstd")
+	if rec.Header().Get("Content-Encoding") != Zstd || !bytes.Equal(decode(t, Zstd, rec.Body.Bytes()), body) {
+		t.Errorf("defaults: %v", rec.Header())
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	t.Parallel()
 	_, err := New(plugin.BuildContext{}, "c", &pb.Plugin{Category: Category, Config: &pb.Plugin_Compression{
