@@ -283,6 +283,8 @@ func (g *snapGen) single(fd protoreflect.FieldDescriptor, newMsg func() protoref
 		return protoreflect.ValueOfUint64(g.r.Uint64N(math.MaxInt64))
 	case protoreflect.Int64Kind:
 		return protoreflect.ValueOfInt64(g.r.Int64())
+	case protoreflect.DoubleKind:
+		return protoreflect.ValueOfFloat64([]float64{0, 1, 0.25, g.r.Float64(), -g.r.Float64() * 1e9}[g.r.IntN(5)])
 	}
 	panic("snapGen: no generator for " + fd.Kind().String())
 }
