@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -529,4 +530,50 @@ func ParseIPPrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// OTLPEndpoint is a parsed settings.tracing.otlp_exporter.
+type OTLPEndpoint struct {
+	// HostPort is the collector's "host:port".
+	HostPort string
+	// Path is the URL path of OTLP/HTTP ("" for the default /v1/traces).
+	Path string
+	// GRPC selects OTLP/gRPC, else OTLP/HTTP.
+	GRPC bool
+	// TLS connects with TLS.
+	TLS bool
+}
+
+// ParseOTLPEndpoint parses an OTLP exporter address: "host:port" or an
+// http(s) URL, with protocol "grpc" (default) or "http". A URL's scheme
+// decides TLS; for "host:port", tls does.
+func ParseOTLPEndpoint(s, protocol string, tls bool) (OTLPEndpoint, error) {
+	var ep OTLPEndpoint
+	switch protocol {
+	case "", "grpc":
+		ep.GRPC = true
+	case "http":
+	default:
+		return ep, fmt.Errorf("protocol %q is neither grpc nor http", protocol)
+	}
+	if s == "" {
+		return ep, fmt.Errorf("empty: want host:port or a URL")
+	}
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return ep, fmt.Errorf("%q is not an http(s) URL", s)
+		}
+		ep.TLS = u.Scheme == "https"
+		ep.HostPort = u.Host
+		if !ep.GRPC && u.Path != "" && u.Path != "/" {
+			ep.Path = u.Path
+		}
+	} else {
+		ep.HostPort, ep.TLS = s, tls
+	}
+	if _, port, err := net.SplitHostPort(ep.HostPort); err != nil || port == "" {
+		return ep, fmt.Errorf("%q has no port", s)
+	}
+	return ep, nil
 }

@@ -221,6 +221,30 @@ func (v *validator) settings(s *pb.Settings) {
 	if !logLevels[s.GetLogLevel()] {
 		v.fail("settings.log_level", "unknown log level %q: want debug, info, warn or error", s.GetLogLevel())
 	}
+	v.accessLogOutput(s.GetAccessLog())
+	if t := s.GetTracing(); t != nil {
+		v.tracing(t)
+	}
+}
+
+// tracing checks settings.tracing.
+func (v *validator) tracing(t *pb.Tracing) {
+	if t.GetOtlpExporter() == "" {
+		v.fail("settings.tracing.otlp_exporter", "required: the OTLP collector's host:port or URL")
+	} else if _, err := ParseOTLPEndpoint(t.GetOtlpExporter(), "", t.GetTls()); err != nil {
+		v.fail("settings.tracing.otlp_exporter", "%v", err)
+	}
+	if p := t.GetProtocol(); p != "" && p != "grpc" && p != "http" {
+		v.fail("settings.tracing.protocol", "%q is neither grpc nor http", p)
+	}
+	if t.SampleRatio != nil && !(t.GetSampleRatio() >= 0 && t.GetSampleRatio() <= 1) {
+		v.fail("settings.tracing.sample_ratio", "%v is not between 0 and 1", t.GetSampleRatio())
+	}
+	for i, h := range t.GetHeaders() {
+		if _, err := ParseHeader(h); err != nil {
+			v.fail(indexPath("settings.tracing.headers", i), "%v", err)
+		}
+	}
 }
 
 // reference checks a list of names that must exist in objects: no unknown

@@ -314,3 +314,41 @@ func TestValidateCertificates(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateTracing(t *testing.T) {
+	for _, tt := range []struct{ toml, want string }{
+		{"[settings.tracing]\nprotocol = \"grpc\"\n", "settings.tracing.otlp_exporter (line 1): required"},
+		{"[settings.tracing]\notlp_exporter = \"collector\"\n", `settings.tracing.otlp_exporter (line 2): "collector" has no port`},
+		{"[settings.tracing]\notlp_exporter = \"ftp://c:1\"\n", `settings.tracing.otlp_exporter (line 2): "ftp://c:1" is not an http(s) URL`},
+		{"[settings.tracing]\notlp_exporter = \"c:4317\"\nprotocol = \"thrift\"\n", `settings.tracing.protocol (line 3): "thrift" is neither grpc nor http`},
+		{"[settings.tracing]\notlp_exporter = \"c:4317\"\nsample_ratio = 1.5\n", "settings.tracing.sample_ratio (line 3): 1.5 is not between 0 and 1"},
+		{"[settings.tracing]\notlp_exporter = \"c:4317\"\nheaders = [\"nocolon\"]\n", "settings.tracing.headers[0] (line 3)"},
+	} {
+		_, err := ValidateBytes([]byte(tt.toml), FormatTOML)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.toml, err, tt.want)
+		}
+	}
+	if _, err := ValidateBytes([]byte("[settings.tracing]\notlp_exporter = \"http://c:4318/otlp/v1/traces\"\nprotocol = \"http\"\nsample_ratio = 0.1\n"), FormatTOML); err != nil {
+		t.Fatalf("valid tracing settings: %v", err)
+	}
+}
+
+func TestParseOTLPEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		in, protocol string
+		tls          bool
+		want         OTLPEndpoint
+	}{
+		{"c:4317", "", false, OTLPEndpoint{HostPort: "c:4317", GRPC: true}},
+		{"c:4317", "grpc", true, OTLPEndpoint{HostPort: "c:4317", GRPC: true, TLS: true}},
+		{"https://c:443", "grpc", false, OTLPEndpoint{HostPort: "c:443", GRPC: true, TLS: true}},
+		{"http://c:4318/custom/traces", "http", true, OTLPEndpoint{HostPort: "c:4318", Path: "/custom/traces"}},
+		{"http://c:4318", "http", false, OTLPEndpoint{HostPort: "c:4318"}},
+	} {
+		got, err := ParseOTLPEndpoint(tt.in, tt.protocol, tt.tls)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseOTLPEndpoint(%q, %q, %v) = %+v, %v; want %+v", tt.in, tt.protocol, tt.tls, got, err, tt.want)
+		}
+	}
+}

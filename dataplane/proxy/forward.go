@@ -16,6 +16,7 @@ import (
 
 	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/router"
+	"github.com/pingap-go/pingap/dataplane/tracing"
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
 )
@@ -175,9 +176,15 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{upgrade}
 	}
+	span := tracing.StartAttempt(r, out, target.Addr(), n)
 	sent := time.Now()
 	resp, err := route.up.Transport().RoundTrip(out)
 	elapsed := time.Since(sent)
+	if err != nil {
+		span.End(0, err)
+	} else {
+		span.End(resp.StatusCode, nil)
+	}
 	route.up.Metrics().ObserveAttempt(elapsed, n > 0)
 	if rec != nil {
 		rec.UpstreamTime = elapsed

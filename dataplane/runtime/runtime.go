@@ -20,6 +20,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/proxy"
+	"github.com/pingap-go/pingap/dataplane/tracing"
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -44,6 +45,8 @@ type Options struct {
 	Stats func() any
 	// Metrics are the data plane's metrics; nil observes nothing.
 	Metrics *observe.Metrics
+	// Tracing tunes the span exporter (tests shorten its batches).
+	Tracing tracing.Options
 }
 
 // Runtime is one compiled config version. It is immutable; a reload builds a
@@ -54,6 +57,7 @@ type Runtime struct {
 	servers   map[string]*Server
 	upstreams map[string]*upstream.Upstream
 	plugins   map[string]*pluginInstance
+	tracer    *tracing.Tracer // nil without settings.tracing
 	grace     time.Duration
 }
 
@@ -171,6 +175,9 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	if err := rt.buildPlugins(prev, opts, logger, trusted); err != nil {
 		return nil, err
 	}
+	if err := rt.buildTracer(prev, opts); err != nil {
+		return nil, err
+	}
 	certs, err := loadCertificates(snap)
 	if err != nil {
 		return nil, err
@@ -183,9 +190,31 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		if s.TLS, err = serverTLS(name, snap.GetServers()[name], snap, certs); err != nil {
 			return nil, err
 		}
+		if rt.tracer != nil {
+			s.Entry = rt.tracer.Wrap(s.Handler, func(r *http.Request) string { return trusted.RequestClientIP(r).String() })
+		}
 		rt.servers[name] = s
 	}
 	return rt, nil
+}
+
+// buildTracer sets up settings.tracing, keeping prev's tracer when the
+// settings did not change (its exporter and queued spans carry over).
+func (rt *Runtime) buildTracer(prev *Runtime, opts Options) error {
+	cfg := rt.snapshot.GetSettings().GetTracing()
+	if cfg == nil {
+		return nil
+	}
+	if prev != nil && prev.tracer != nil && proto.Equal(prev.snapshot.GetSettings().GetTracing(), cfg) {
+		rt.tracer = prev.tracer
+		return nil
+	}
+	t, err := tracing.New(cfg, opts.Tracing)
+	if err != nil {
+		return err
+	}
+	rt.tracer = t
+	return nil
 }
 
 func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.TrustedProxies,
@@ -342,6 +371,9 @@ func (rt *Runtime) release(other *Runtime) {
 		if other == nil || other.plugins[name] != p {
 			p.close()
 		}
+	}
+	if rt.tracer != nil && (other == nil || other.tracer != rt.tracer) {
+		rt.tracer.Close()
 	}
 }
 
