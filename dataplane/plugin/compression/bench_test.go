@@ -45,3 +45,29 @@ func benchCompress(b *testing.B, coding string) {
 func BenchmarkCompressGzip(b *testing.B)   { benchCompress(b, Gzip) }
 func BenchmarkCompressBrotli(b *testing.B) { benchCompress(b, Brotli) }
 func BenchmarkCompressZstd(b *testing.B)   { benchCompress(b, Zstd) }
+
+// BenchmarkUnpooled compresses the same body with a new encoder each time:
+// what every response would cost without the pools, for comparison.
+func BenchmarkUnpooled(b *testing.B) {
+	body := jsonBody()
+	for _, coding := range []string{Gzip, Brotli, Zstd} {
+		b.Run(coding, func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				cd, err := newCodec(coding, map[string]int{Gzip: DefaultGzipLevel, Brotli: DefaultBrotliLevel, Zstd: DefaultZstdLevel}[coding])
+				if err != nil {
+					b.Fatal(err)
+				}
+				pe := cd.get(w)
+				for rest := body; len(rest) > 0; {
+					n := min(1000, len(rest))
+					_, _ = pe.Write(rest[:n])
+					rest = rest[n:]
+				}
+				_ = pe.Close()
+			}
+		})
+	}
+}
