@@ -195,6 +195,9 @@ func (w *responseWriter) abort() {
 	if w.mode == modeDecode {
 		_ = w.dec.pw.CloseWithError(errAborted)
 		<-w.dec.done
+		if w.dec.err != nil { // the handler's write failed because decoding did
+			w.c.logger.Warn("decoding the upstream body failed; response aborted", "err", w.dec.err)
+		}
 	}
 	w.release()
 }
