@@ -141,7 +141,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // head reads the cluster's current version, its info and the GC fence, all
 // at one revision.
 func (s *Store) head(ctx context.Context, cluster string) (head, error) {
-	resp, err := s.client.Txn(ctx).Then(
+	resp, err := s.kv.Txn(ctx).Then(
 		clientv3.OpGet(s.keys.current(cluster)),
 		clientv3.OpGet(s.keys.gcFence, clientv3.WithKeysOnly()),
 	).Commit()
@@ -194,7 +194,7 @@ func (s *Store) commit(ctx context.Context, cluster string, h head, m *pb.Manife
 	}
 	v := m.GetInfo().GetVersion()
 	vkey := s.keys.version(cluster, v)
-	resp, err := s.client.Txn(ctx).If(
+	resp, err := s.kv.Txn(ctx).If(
 		clientv3.Compare(clientv3.ModRevision(s.keys.current(cluster)), "=", h.mod),
 		clientv3.Compare(clientv3.ModRevision(s.keys.gcFence), "=", h.fenceMod),
 		clientv3.Compare(clientv3.CreateRevision(vkey), "=", 0),
@@ -219,7 +219,7 @@ func (s *Store) prune(ctx context.Context, cluster string, latest uint64) {
 		return
 	}
 	firstKept := latest - uint64(s.retention) + 1
-	resp, err := s.client.Delete(ctx, s.keys.version(cluster, 0),
+	resp, err := s.kv.Delete(ctx, s.keys.version(cluster, 0),
 		clientv3.WithRange(s.keys.version(cluster, firstKept)))
 	if err != nil {
 		s.log.Warn("store: prune old versions", "cluster", cluster, "keep_from", firstKept, "error", err)
@@ -236,7 +236,7 @@ func (s *Store) prune(ctx context.Context, cluster string, latest uint64) {
 // manifest reads version v of the cluster as of revision rev (0: latest)
 // and returns it with the revision it was read at.
 func (s *Store) manifest(ctx context.Context, cluster string, v uint64, rev int64) (*pb.Manifest, int64, error) {
-	resp, err := s.client.Get(ctx, s.keys.version(cluster, v), clientv3.WithRev(rev))
+	resp, err := s.kv.Get(ctx, s.keys.version(cluster, v), clientv3.WithRev(rev))
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: read version %d of cluster %q: %w", v, cluster, err)
 	}

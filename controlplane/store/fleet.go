@@ -37,7 +37,7 @@ func (sess *Session) PutNode(ctx context.Context, st *pb.NodeStatus) error {
 	// replaced by the keep-alive loop; wait for that and try once more.
 	for attempt := 0; ; attempt++ {
 		lease, renewed, err := sess.withLease(func(lease clientv3.LeaseID) error {
-			_, err := sess.s.client.Txn(ctx).Then(
+			_, err := sess.s.kv.Txn(ctx).Then(
 				clientv3.OpPut(nodeKey, string(data)),
 				clientv3.OpPut(liveKey, liveValue, clientv3.WithLease(lease)),
 			).Commit()
@@ -73,7 +73,7 @@ func (sess *Session) NodeGone(ctx context.Context, cluster, id string) error {
 	liveKey := sess.s.keys.liveNode(cluster, id)
 	_, _, err := sess.withLease(func(lease clientv3.LeaseID) error {
 		sess.release(liveKey)
-		_, err := sess.s.client.Txn(ctx).
+		_, err := sess.s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.LeaseValue(liveKey), "=", lease)).
 			Then(clientv3.OpDelete(liveKey)).Commit()
 		return err
@@ -93,7 +93,7 @@ func (s *Store) Nodes(ctx context.Context, cluster string) ([]*pb.NodeStatus, er
 	if err := checkCluster(cluster); err != nil {
 		return nil, err
 	}
-	resp, err := s.client.Txn(ctx).Then(
+	resp, err := s.kv.Txn(ctx).Then(
 		clientv3.OpGet(s.keys.nodeDir(cluster), clientv3.WithPrefix()),
 		clientv3.OpGet(s.keys.liveDir(cluster), clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 		clientv3.OpGet(s.keys.current(cluster)),
@@ -129,7 +129,7 @@ func (s *Store) Node(ctx context.Context, cluster, id string) (*pb.NodeStatus, e
 	if err := checkCluster(cluster); err != nil {
 		return nil, err
 	}
-	resp, err := s.client.Txn(ctx).Then(
+	resp, err := s.kv.Txn(ctx).Then(
 		clientv3.OpGet(s.keys.node(cluster, id)),
 		clientv3.OpGet(s.keys.liveNode(cluster, id), clientv3.WithCountOnly()),
 		clientv3.OpGet(s.keys.current(cluster)),

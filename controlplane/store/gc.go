@@ -50,7 +50,7 @@ type gcPlan struct {
 
 // planGC marks the objects the manifests reference and lists the others.
 func (s *Store) planGC(ctx context.Context) (gcPlan, error) {
-	resp, err := s.client.Get(ctx, s.keys.applyEpoch)
+	resp, err := s.kv.Get(ctx, s.keys.applyEpoch)
 	if err != nil {
 		return gcPlan{}, fmt.Errorf("store: gc: %w", err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) sweep(ctx context.Context, p gcPlan) (int, error) {
 			ops = append(ops, clientv3.OpDelete(k))
 		}
 		ops = append(ops, clientv3.OpPut(s.keys.gcFence, ""))
-		resp, err := s.client.Txn(ctx).
+		resp, err := s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(s.keys.applyEpoch), "=", p.epochMod)).
 			Then(ops...).Commit()
 		if err != nil {
@@ -136,7 +136,7 @@ func (s *Store) scan(ctx context.Context, prefix string, rev int64, keysOnly boo
 		if keysOnly {
 			opts = append(opts, clientv3.WithKeysOnly())
 		}
-		resp, err := s.client.Get(ctx, key, opts...)
+		resp, err := s.kv.Get(ctx, key, opts...)
 		if err != nil {
 			return err
 		}

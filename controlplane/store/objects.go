@@ -217,7 +217,7 @@ func (s *Store) putObjects(ctx context.Context, objs []object) error {
 		for i, h := range batch {
 			ops[i] = clientv3.OpGet(s.keys.object(h), clientv3.WithCountOnly())
 		}
-		resp, err := s.client.Txn(ctx).Then(ops...).Commit()
+		resp, err := s.kv.Txn(ctx).Then(ops...).Commit()
 		if err != nil {
 			return fmt.Errorf("store: check objects: %w", err)
 		}
@@ -233,7 +233,7 @@ func (s *Store) putObjects(ctx context.Context, objs []object) error {
 		if len(ops) == 0 {
 			return nil
 		}
-		if _, err := s.client.Txn(ctx).Then(ops...).Commit(); err != nil {
+		if _, err := s.kv.Txn(ctx).Then(ops...).Commit(); err != nil {
 			return fmt.Errorf("store: write objects: %w", err)
 		}
 		ops, size = ops[:0], 0
@@ -261,7 +261,7 @@ func (s *Store) getObjects(ctx context.Context, hashes []string, rev int64) (map
 		for i, h := range batch {
 			ops[i] = clientv3.OpGet(s.keys.object(h), clientv3.WithRev(rev))
 		}
-		resp, err := s.client.Txn(ctx).Then(ops...).Commit()
+		resp, err := s.kv.Txn(ctx).Then(ops...).Commit()
 		if err != nil {
 			return nil, fmt.Errorf("store: read objects: %w", err)
 		}

@@ -22,7 +22,7 @@ func (s *Store) Current(ctx context.Context, cluster string) (*pb.VersionInfo, *
 		return nil, nil, err
 	}
 	return retryCompacted(func() (*pb.VersionInfo, *pb.Snapshot, error) {
-		resp, err := s.client.Get(ctx, s.keys.current(cluster))
+		resp, err := s.kv.Get(ctx, s.keys.current(cluster))
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: read current version of cluster %q: %w", cluster, err)
 		}
@@ -105,7 +105,7 @@ func (s *Store) Versions(ctx context.Context, cluster string, limit int) ([]*pb.
 	if limit > 0 {
 		opts = append(opts, clientv3.WithLimit(int64(limit)))
 	}
-	resp, err := s.client.Get(ctx, s.keys.versions(cluster), opts...)
+	resp, err := s.kv.Get(ctx, s.keys.versions(cluster), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list versions of cluster %q: %w", cluster, err)
 	}
@@ -128,7 +128,7 @@ func (s *Store) Versions(ctx context.Context, cluster string, limit int) ([]*pb.
 // Clusters returns the names of the clusters that have a version, sorted.
 // A cluster whose nodes connected before any apply is not listed.
 func (s *Store) Clusters(ctx context.Context) ([]string, error) {
-	resp, err := s.client.Get(ctx, s.keys.clusters, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	resp, err := s.kv.Get(ctx, s.keys.clusters, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return nil, fmt.Errorf("store: list clusters: %w", err)
 	}

@@ -51,7 +51,7 @@ func (s *Store) Session(ctx context.Context, ttl time.Duration) (*Session, error
 		return nil, fmt.Errorf("store: session: ttl %v is not positive", ttl)
 	}
 	secs := int64((ttl + time.Second - 1) / time.Second)
-	g, err := s.client.Grant(ctx, secs)
+	g, err := s.lease.Grant(ctx, secs)
 	if err != nil {
 		return nil, fmt.Errorf("store: session: grant lease: %w", err)
 	}
@@ -66,11 +66,11 @@ func (s *Store) Session(ctx context.Context, ttl time.Duration) (*Session, error
 	}
 	sess.ctx, sess.stop = context.WithCancel(s.ctx)
 	kaCtx, kaStop := context.WithCancel(sess.ctx)
-	ka, err := s.client.KeepAlive(kaCtx, g.ID)
+	ka, err := s.lease.KeepAlive(kaCtx, g.ID)
 	if err != nil {
 		kaStop()
 		sess.stop()
-		_, _ = s.client.Revoke(ctx, g.ID)
+		_, _ = s.lease.Revoke(ctx, g.ID)
 		return nil, fmt.Errorf("store: session: keep lease alive: %w", err)
 	}
 	s.wg.Add(1)
@@ -93,7 +93,7 @@ func (sess *Session) Close() error {
 		sess.mu.RUnlock()
 		ctx, cancel := context.WithTimeout(context.Background(), sessionCloseTimeout)
 		defer cancel()
-		if _, err := sess.s.client.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		if _, err := sess.s.lease.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			sess.closeErr = fmt.Errorf("store: session: revoke lease: %w", err)
 		}
 	})
@@ -206,7 +206,7 @@ func (sess *Session) renew(old clientv3.LeaseID) (<-chan *clientv3.LeaseKeepAliv
 }
 
 func (sess *Session) replaceLease() (<-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, error) {
-	c := sess.s.client
+	c := sess.s.lease
 	g, err := c.Grant(sess.ctx, sess.ttl)
 	if err != nil {
 		return nil, nil, err
@@ -234,7 +234,7 @@ func (sess *Session) moveHeld(lease clientv3.LeaseID) error {
 	held := maps.Clone(sess.held)
 	sess.heldMu.Unlock()
 	for key, value := range held {
-		resp, err := sess.s.client.Txn(sess.ctx).
+		resp, err := sess.s.kv.Txn(sess.ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 			Then(clientv3.OpPut(key, value, clientv3.WithLease(lease))).Commit()
 		if err != nil {

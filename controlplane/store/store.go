@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap/zapcore"
 )
@@ -53,6 +54,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for version and node timestamps. Default: time.Now.
 	Now func() time.Time
+	// Registerer receives the Store's metric: the duration of its etcd
+	// requests (pingap_controlplane_etcd_request_duration_seconds). Open
+	// fails if it is registered there already. Nil: not exported.
+	Registerer prometheus.Registerer
 }
 
 // Store keeps config versions, the objects they are made of and fleet state
@@ -60,6 +65,9 @@ type Config struct {
 // control-plane replica) may share one etcd.
 type Store struct {
 	client    *clientv3.Client
+	kv        clientv3.KV    // client's, timed; every KV request goes here
+	lease     clientv3.Lease // client's, timed
+	m         *metrics
 	ownClient bool
 	keys      keys
 	retention int
@@ -97,6 +105,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	m := newMetrics()
 	dialTimeout := cfg.DialTimeout
 	if dialTimeout <= 0 {
 		dialTimeout = DefaultDialTimeout
@@ -115,13 +124,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.client, s.ownClient = c, true
 	}
+	s.m, s.kv, s.lease = m, timedKV{s.client.KV, m}, timedLease{s.client.Lease, m}
 	pingCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	if _, err := s.client.Get(pingCtx, s.keys.gcFence, clientv3.WithCountOnly()); err != nil {
+	if _, err := s.kv.Get(pingCtx, s.keys.gcFence, clientv3.WithCountOnly()); err != nil {
 		if s.ownClient {
 			_ = s.client.Close()
 		}
 		return nil, fmt.Errorf("store: etcd %v does not answer: %w", s.client.Endpoints(), err)
+	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(m.vec); err != nil {
+			if s.ownClient {
+				_ = s.client.Close()
+			}
+			return nil, fmt.Errorf("store: register metrics: %w", err)
+		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil

@@ -82,7 +82,7 @@ func (w *watcher) run(ctx context.Context) {
 // follow reads the current version, sends it, and watches the current key
 // from there until an error; it reports whether it got that far.
 func (w *watcher) follow(ctx context.Context) (bool, error) {
-	resp, err := w.s.client.Get(ctx, w.s.keys.current(w.cluster))
+	resp, err := w.s.kv.Get(ctx, w.s.keys.current(w.cluster))
 	if err != nil {
 		return false, err
 	}
@@ -93,8 +93,13 @@ func (w *watcher) follow(ctx context.Context) (bool, error) {
 	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	ch := w.s.client.Watch(wctx, w.s.keys.current(w.cluster), clientv3.WithRev(resp.Header.Revision+1))
+	start := time.Now()
+	ch := w.s.client.Watch(wctx, w.s.keys.current(w.cluster), clientv3.WithRev(resp.Header.Revision+1),
+		clientv3.WithCreatedNotify())
 	for wr := range ch {
+		if wr.Created { // etcd's answer to the watch request: no events
+			since(w.s.m.watch, start)
+		}
 		if err := wr.Err(); err != nil {
 			return true, err
 		}
