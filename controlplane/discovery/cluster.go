@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -18,15 +19,19 @@ type version struct {
 
 	encOnce sync.Once
 	enc     []byte // the push's fields but the nonce, encoded; see codec.go
+
+	conv *convergence // nil: not followed
 }
 
 // cluster follows one cluster's current version for all its streams.
 type cluster struct {
-	s      *Server
-	name   string
-	ctx    context.Context
-	cancel context.CancelFunc
-	ready  chan struct{} // closed after the first attempt to load the current version
+	s       *Server
+	name    string
+	ctx     context.Context
+	cancel  context.CancelFunc
+	ready   chan struct{} // closed after the first attempt to load the current version
+	started time.Time     // when the watcher was made
+	metrics clusterMetrics
 
 	latest atomic.Pointer[version]
 	subs   map[*stream]struct{} // guarded by s.mu
@@ -34,7 +39,10 @@ type cluster struct {
 
 func newCluster(s *Server, name string) *cluster {
 	ctx, cancel := context.WithCancel(s.ctx)
-	return &cluster{s: s, name: name, ctx: ctx, cancel: cancel, ready: make(chan struct{}), subs: map[*stream]struct{}{}}
+	return &cluster{
+		s: s, name: name, ctx: ctx, cancel: cancel, ready: make(chan struct{}), subs: map[*stream]struct{}{},
+		started: s.opts.Now(), metrics: s.metrics.cluster(name),
+	}
 }
 
 func (c *cluster) stop() { c.cancel() }
@@ -120,10 +128,16 @@ func (c *cluster) load(ctx context.Context, minVersion uint64) bool {
 			snap = &pb.Snapshot{}
 		}
 		v := &version{number: info.GetVersion(), hash: info.GetHash(), info: info, snap: snap}
+		if created := info.GetCreatedAt(); created.IsValid() && !created.AsTime().Before(c.started) {
+			v.conv = newConvergence(created.AsTime(), c.metrics.convergence)
+		}
 		c.latest.Store(v)
+		if cur != nil {
+			cur.conv.abandon()
+		}
 		c.s.log.Info("new version", "cluster", c.name, "version", v.number, "hash", v.hash)
 		c.s.forgetNacksBefore(c.name, v.number)
-		c.s.fanOut(c)
+		c.s.fanOut(c, v)
 		cur = v
 	}
 	if cur.number < minVersion {

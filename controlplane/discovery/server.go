@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -52,6 +53,10 @@ type Options struct {
 	// RetryInterval is how long a cluster watcher waits before it retries
 	// a failed Source call or restarts an ended watch. Default: 1s.
 	RetryInterval time.Duration
+	// Registerer receives the server's metrics (pushes, ACKs, NACKs and
+	// convergence by cluster; see Census for the gauges); NewServer panics
+	// if they are registered there already. Nil: not exported.
+	Registerer prometheus.Registerer
 }
 
 func (o Options) withDefaults() Options {
@@ -88,10 +93,11 @@ type nodeKey struct{ cluster, id string }
 type Server struct {
 	pb.UnimplementedDiscoveryServiceServer
 
-	src   Source
-	fleet Fleet
-	opts  Options
-	log   *slog.Logger
+	src     Source
+	fleet   Fleet
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
 
 	noncePrefix string
 	nonces      atomic.Uint64
@@ -127,6 +133,7 @@ func NewServer(src Source, fleet Fleet, opts Options) *Server {
 		clusters: map[string]*cluster{},
 		nodes:    map[nodeKey]*stream{},
 		nacks:    map[string]map[string]*pb.NackInfo{},
+		metrics:  newMetrics(opts.Registerer),
 	}
 	// The start time keeps nonces unique across restarts of a replica that
 	// keeps its id.
@@ -241,6 +248,9 @@ func (s *Server) leave(st *stream, c *cluster) (owner bool) {
 		owner = true
 	}
 	delete(c.subs, st)
+	if v := c.latest.Load(); v != nil {
+		v.conv.gone(st)
+	}
 	if len(c.subs) == 0 && s.clusters[c.name] == c {
 		delete(s.clusters, c.name)
 		c.stop()
@@ -276,10 +286,11 @@ func (s *Server) forgetNacksBefore(cluster string, version uint64) {
 	}
 }
 
-// fanOut tells every stream of c that a new version is there.
-func (s *Server) fanOut(c *cluster) {
+// fanOut tells every stream of c that a new version, v, is there.
+func (s *Server) fanOut(c *cluster, v *version) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	v.conv.expect(c.subs)
 	for st := range c.subs {
 		st.wake()
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -33,6 +34,7 @@ type stream struct {
 	c         *cluster
 	status    *pb.NodeStatus // the node's record as this stream knows it
 	published pb.NodeState   // state of the last record handed to the writer
+	recorded  atomic.Int32   // published, for Census (read by other goroutines)
 	inflight  *inflight      // the push awaiting an answer
 	nacked    uint64         // last version the node NACKed: never pushed to it again
 }
@@ -264,6 +266,8 @@ func (st *stream) ack(a *pb.Ack, now time.Time) {
 	st.status.RunningVersion = p.v.number
 	st.status.RunningHash = p.v.hash
 	st.status.LastAckAt = timestamppb.New(now)
+	st.c.metrics.acks.Inc()
+	p.v.conv.acked(st, now)
 	st.log.Debug("node acknowledged", "version", p.v.number)
 }
 
@@ -275,6 +279,7 @@ func (st *stream) nack(n *pb.Nack, now time.Time) {
 	info := &pb.NackInfo{Version: p.v.number, Error: n.GetError(), Time: timestamppb.New(now)}
 	st.status.LastNack = info
 	st.nacked = p.v.number
+	st.c.metrics.nacks.Inc()
 	st.s.rememberNack(st.key, info)
 	st.log.Warn("node rejected a version", "version", p.v.number, "running_version", st.status.RunningVersion, "error", n.GetError())
 }
@@ -304,17 +309,20 @@ func (st *stream) state() pb.NodeState {
 func (st *stream) publish() {
 	st.status.State = st.state()
 	st.published = st.status.State
+	st.recorded.Store(int32(st.published))
 	st.writer.put(proto.Clone(st.status).(*pb.NodeStatus))
 }
 
 // maybePush pushes the cluster's latest version unless a push is in flight,
 // the node runs it already, or the node NACKed it.
 func (st *stream) maybePush() (bool, error) {
-	if st.inflight != nil {
+	v := st.c.latest.Load()
+	if v == nil {
 		return false, nil
 	}
-	v := st.c.latest.Load()
-	if v == nil || st.runs(v) || v.number == st.nacked {
+	owes := !st.runs(v) && v.number != st.nacked
+	v.conv.look(st, owes)
+	if st.inflight != nil || !owes {
 		return false, nil
 	}
 	p := &inflight{nonce: st.s.nextNonce(), v: v}
@@ -331,6 +339,7 @@ func (st *stream) maybePush() (bool, error) {
 		return false, err
 	}
 	st.inflight = p
+	st.c.metrics.pushes.Inc()
 	st.status.PushedVersion = v.number
 	st.publish()
 	st.log.Debug("pushed", "version", v.number, "nonce", p.nonce)
