@@ -15,6 +15,8 @@
 //	nodes/<c>/<id>                   a node's pb.NodeStatus record (no lease)
 //	live/<c>/<id>                    present while a replica holds the node's
 //	                                 stream; on that replica's session lease
+//	replicas/<id>                    a replica's id, on its session's lease
+//	                                 (Session.Announce)
 //	meta/apply-epoch                 written by every committed apply
 //	meta/gc-fence                    written by every object collection
 //

@@ -12,6 +12,7 @@ import (
 // per kind of etcd request the Store makes, so the label stays bounded.
 const (
 	opGet         = "get"          // a range read (one key, a prefix, a count)
+	opPut         = "put"          // a single write
 	opDelete      = "delete"       // a range delete
 	opTxn         = "txn"          // a transaction (reads, writes or both)
 	opLeaseGrant  = "lease_grant"  // a session's lease
@@ -21,15 +22,15 @@ const (
 
 // metrics times the Store's etcd requests.
 type metrics struct {
-	vec                                 *prometheus.HistogramVec
-	get, del, txn, grant, revoke, watch prometheus.Observer
+	vec                                      *prometheus.HistogramVec
+	get, put, del, txn, grant, revoke, watch prometheus.Observer
 }
 
 func newMetrics() *metrics {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "pingap_controlplane_etcd_request_duration_seconds",
 		Help: "Time of the control plane store's etcd requests, failed ones included, by operation " +
-			"(get, delete, txn, lease_grant, lease_revoke, watch_start).",
+			"(get, put, delete, txn, lease_grant, lease_revoke, watch_start).",
 		Buckets:                         []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		NativeHistogramBucketFactor:     1.1,
 		NativeHistogramMaxBucketNumber:  160,
@@ -37,7 +38,7 @@ func newMetrics() *metrics {
 	}, []string{"operation"})
 	return &metrics{
 		vec: h,
-		get: h.WithLabelValues(opGet), del: h.WithLabelValues(opDelete), txn: h.WithLabelValues(opTxn),
+		get: h.WithLabelValues(opGet), put: h.WithLabelValues(opPut), del: h.WithLabelValues(opDelete), txn: h.WithLabelValues(opTxn),
 		grant: h.WithLabelValues(opLeaseGrant), revoke: h.WithLabelValues(opLeaseRevoke),
 		watch: h.WithLabelValues(opWatchStart),
 	}
@@ -46,8 +47,8 @@ func newMetrics() *metrics {
 // since observes the time from start to now.
 func since(o prometheus.Observer, start time.Time) { o.Observe(time.Since(start).Seconds()) }
 
-// timedKV is etcd's KV API with Get, Delete and every transaction timed.
-// (The Store makes no other KV requests.)
+// timedKV is etcd's KV API with Get, Put, Delete and every transaction
+// timed. (The Store makes no other KV requests.)
 type timedKV struct {
 	clientv3.KV
 	m *metrics
@@ -56,6 +57,11 @@ type timedKV struct {
 func (k timedKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
 	defer since(k.m.get, time.Now())
 	return k.KV.Get(ctx, key, opts...)
+}
+
+func (k timedKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
+	defer since(k.m.put, time.Now())
+	return k.KV.Put(ctx, key, val, opts...)
 }
 
 func (k timedKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -68,5 +69,41 @@ func (s *Store) Stats(ctx context.Context) (map[string]ClusterStats, error) {
 			out[c] = st
 		}
 	}
+	return out, nil
+}
+
+// Announce lists this replica under id while the session lives (see
+// Replicas); the key follows the session's lease when it is replaced.
+func (sess *Session) Announce(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("store: announce: empty replica id")
+	}
+	key := sess.s.keys.replicas + url.PathEscape(id)
+	_, _, err := sess.withLease(func(lease clientv3.LeaseID) error {
+		_, err := sess.s.kv.Put(ctx, key, id, clientv3.WithLease(lease))
+		if err == nil {
+			sess.hold(key, id)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: announce replica %q: %w", id, err)
+	}
+	return nil
+}
+
+// Replicas returns the ids of the replicas whose sessions announced them
+// and are alive, sorted. A replica that died without closing its session
+// stays listed until its lease runs out.
+func (s *Store) Replicas(ctx context.Context) ([]string, error) {
+	resp, err := s.kv.Get(ctx, s.keys.replicas, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, fmt.Errorf("store: list replicas: %w", err)
+	}
+	out := make([]string, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		out = append(out, unescapeOrRaw(strings.TrimPrefix(string(kv.Key), s.keys.replicas)))
+	}
+	slices.Sort(out)
 	return out, nil
 }

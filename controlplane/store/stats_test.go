@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -59,6 +60,9 @@ func TestRequestMetrics(t *testing.T) {
 	ch := s.Watch(ctx, "c")
 	<-ch
 	sess := newSession(t, s, 10*time.Second)
+	if err := sess.Announce(ctx, "cp"); err != nil {
+		t.Fatal(err)
+	}
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +71,7 @@ func TestRequestMetrics(t *testing.T) {
 	for sampleCount(t, reg, opWatchStart) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, op := range []string{opGet, opTxn, opLeaseGrant, opLeaseRevoke, opWatchStart} {
+	for _, op := range []string{opGet, opPut, opTxn, opLeaseGrant, opLeaseRevoke, opWatchStart} {
 		if n := sampleCount(t, reg, op); n == 0 {
 			t.Errorf("operation %q: no request observed", op)
 		}
@@ -97,4 +101,28 @@ func sampleCount(t *testing.T, reg *prometheus.Registry, op string) uint64 {
 		}
 	}
 	return 0
+}
+
+// Replicas lists the announced replicas while their sessions live.
+func TestReplicas(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	a, b := newSession(t, s, 10*time.Second), newSession(t, s, 10*time.Second)
+	if err := b.Announce(ctx, "cp-b/1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Announce(ctx, "cp-a"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Replicas(ctx)
+	if err != nil || !slices.Equal(got, []string{"cp-a", "cp-b/1"}) {
+		t.Fatalf("Replicas = %q, %v; want cp-a, cp-b/1", got, err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.Replicas(ctx); err != nil || !slices.Equal(got, []string{"cp-b/1"}) {
+		t.Fatalf("after cp-a's session closed, Replicas = %q, %v; want cp-b/1", got, err)
+	}
 }

@@ -172,6 +172,7 @@ type keys struct {
 	clusters string // "/pingap/clusters/"
 	nodes    string // "/pingap/nodes/"
 	live     string // "/pingap/live/"
+	replicas string // "/pingap/replicas/"
 	// gcFence is written by every collection that deletes objects; an apply
 	// commits only if it is unchanged since the apply began.
 	gcFence string
@@ -191,6 +192,7 @@ func newKeys(prefix string) keys {
 		clusters:   p + "clusters/",
 		nodes:      p + "nodes/",
 		live:       p + "live/",
+		replicas:   p + "replicas/",
 		gcFence:    p + "meta/gc-fence",
 		applyEpoch: p + "meta/apply-epoch",
 	}
