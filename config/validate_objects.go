@@ -59,6 +59,7 @@ func (v *validator) servers() {
 		v.reference(path+".locations", "location", srv.GetLocations(), locations)
 		v.reference(path+".plugins", "plugin", srv.GetPlugins(), plugins)
 		v.serverTLS(path, srv)
+		v.serverAccessLog(path, srv)
 	}
 }
 
