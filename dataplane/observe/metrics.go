@@ -25,6 +25,8 @@ type Metrics struct {
 	retries          *prometheus.CounterVec
 	applies          *prometheus.CounterVec
 	plugin           *prometheus.CounterVec
+	accessLogDropped prometheus.Counter
+	accessLogLines   prometheus.Counter
 }
 
 // NewMetrics registers the data plane's metrics with reg.
@@ -69,8 +71,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "pingap_plugin_events_total",
 			Help: "Events counted by plugins (cache hits and misses, rate-limited requests, auth failures), by plugin, category and event.",
 		}, []string{"plugin", "category", "event"}),
+		accessLogDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pingap_access_log_dropped_total",
+			Help: "Access log lines lost: the queue was full (a slow output), the output failed, or the line came after the writer closed.",
+		}),
+		accessLogLines: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pingap_access_log_lines_total",
+			Help: "Access log lines written to the output.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.upstreamDuration, m.received, m.sent, m.retries, m.applies, m.plugin)
+	reg.MustRegister(m.requests, m.duration, m.upstreamDuration, m.received, m.sent, m.retries, m.applies, m.plugin,
+		m.accessLogDropped, m.accessLogLines)
 	return m
 }
 
@@ -189,4 +200,22 @@ func (m *Metrics) PluginCounter(plugin, category, event string) func() {
 	}
 	c := m.plugin.WithLabelValues(plugin, category, event)
 	return c.Inc
+}
+
+// AccessLogDropped returns the counter of access log lines dropped; nil
+// Metrics gives a counter that counts nowhere.
+func (m *Metrics) AccessLogDropped() func() {
+	if m == nil {
+		return func() {}
+	}
+	return m.accessLogDropped.Inc
+}
+
+// AccessLogWritten returns the counter of access log lines written; nil
+// Metrics gives a counter that counts nowhere.
+func (m *Metrics) AccessLogWritten() func(lines int) {
+	if m == nil {
+		return func(int) {}
+	}
+	return func(lines int) { m.accessLogLines.Add(float64(lines)) }
 }
