@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -70,15 +72,21 @@ type Options struct {
 	// Tokens are accepted bearer tokens. With none here nor in TokensFile,
 	// the API serves everyone without authentication (and logs a warning).
 	Tokens []Token
+	// Registerer receives the API's metrics: requests by method, route
+	// pattern and code, their duration by route, and applies by result.
+	// New fails if they are registered there already. Nil: not exported.
+	Registerer prometheus.Registerer
 }
 
 // API serves /api/v1, /healthz and /readyz.
 type API struct {
-	store    Store
-	opts     Options
-	auth     *authenticator
-	mux      *http.ServeMux
-	patterns []string
+	store     Store
+	opts      Options
+	auth      *authenticator
+	mux       *http.ServeMux
+	patterns  []string
+	metrics   *metrics
+	unmatched http.Handler // answers what no route matches
 }
 
 // New returns the API over store. It fails when the tokens file cannot be
@@ -112,10 +120,15 @@ func New(store Store, opts Options) (*API, error) {
 	if auth == nil {
 		opts.Logger.Warn("admin API without authentication: anyone who reaches it can change the config; set admin tokens")
 	}
-	a := &API{store: store, opts: opts, auth: auth, mux: http.NewServeMux()}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	a := &API{store: store, opts: opts, auth: auth, mux: http.NewServeMux(), metrics: m}
 	for _, rt := range a.routes() {
 		a.handle(rt)
 	}
+	a.unmatched = m.instrument(unmatchedRoute, http.HandlerFunc(a.noRoute))
 	return a, nil
 }
 
@@ -169,7 +182,7 @@ func (a *API) handle(rt route) {
 	if rt.access != public {
 		h = a.authorize(rt.access, rt.handler)
 	}
-	a.mux.HandleFunc(pattern, h)
+	a.mux.Handle(pattern, a.metrics.instrument(rt.path, h))
 }
 
 // Routes returns the patterns the API serves, as "METHOD /path/{param}".
@@ -182,6 +195,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.mux.ServeHTTP(w, r) // sets the path values
 		return
 	}
+	a.unmatched.ServeHTTP(w, r)
+}
+
+// noRoute answers a request no route matches.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		probe := r.Clone(r.Context())

@@ -126,34 +126,58 @@ type dryRunResult struct {
 	CurrentVersion uint64          `json:"current_version"`
 }
 
-func (a *API) apply(w http.ResponseWriter, r *http.Request) {
+func (a *API) apply(w http.ResponseWriter, r *http.Request) { a.metrics.applied(a.applyConfig(w, r)) }
+
+// applyConfig answers an apply and returns its result for the metrics
+// ("" for a dry run).
+func (a *API) applyConfig(w http.ResponseWriter, r *http.Request) string {
 	cluster := r.PathValue("cluster")
 	meta, err := applyMeta(r)
 	if err != nil {
 		a.fail(w, http.StatusBadRequest, codeBadRequest, err)
-		return
+		return applyInvalid
 	}
 	dryRun := false
 	if v := r.URL.Query().Get("dry_run"); v != "" {
 		if dryRun, err = strconv.ParseBool(v); err != nil {
 			a.fail(w, http.StatusBadRequest, codeBadRequest, fmt.Errorf("dry_run %q is not true or false", v))
-			return
+			return applyInvalid
 		}
 	}
 	snap, ok := a.readConfig(w, r)
 	if !ok {
-		return
+		return applyInvalid
 	}
 	if dryRun {
 		a.dryRun(w, r, cluster, snap, meta)
-		return
+		return ""
 	}
 	info, created, err := a.store.Apply(r.Context(), cluster, snap, meta)
 	if err != nil {
-		a.storeError(w, r, cluster, err)
-		return
+		return a.applyFailed(w, r, cluster, err)
 	}
 	a.created(w, r, cluster, info, snap, created, "config applied")
+	return appliedResult(created)
+}
+
+// applyFailed answers a failed apply or rollback and classifies it.
+func (a *API) applyFailed(w http.ResponseWriter, r *http.Request, cluster string, err error) string {
+	a.storeError(w, r, cluster, err)
+	switch {
+	case a.opts.IsConflict(err):
+		return applyConflict
+	case a.opts.IsNotFound(err):
+		return applyInvalid
+	default:
+		return applyError
+	}
+}
+
+func appliedResult(created bool) string {
+	if created {
+		return applyCreated
+	}
+	return applyUnchanged
 }
 
 // created answers a successful apply or rollback; a new version comes
@@ -360,49 +384,52 @@ func (a *API) diffCandidate(w http.ResponseWriter, r *http.Request) {
 
 // rollback serves POST rollback?to=N: a new version with version N's
 // content; to defaults to the current version's parent.
-func (a *API) rollback(w http.ResponseWriter, r *http.Request) {
+func (a *API) rollback(w http.ResponseWriter, r *http.Request) { a.metrics.applied(a.rollbackTo(w, r)) }
+
+// rollbackTo answers a rollback and returns its result for the metrics.
+func (a *API) rollbackTo(w http.ResponseWriter, r *http.Request) string {
 	cluster := r.PathValue("cluster")
 	meta, err := applyMeta(r)
 	if err != nil {
 		a.fail(w, http.StatusBadRequest, codeBadRequest, err)
-		return
+		return applyInvalid
 	}
 	to, set, err := versionParam(r, "to")
 	if err != nil {
 		a.fail(w, http.StatusBadRequest, codeBadRequest, err)
-		return
+		return applyInvalid
 	}
 	if !set {
 		list, err := a.store.Versions(r.Context(), cluster, 1)
 		if err != nil {
-			a.storeError(w, r, cluster, err)
-			return
+			return a.applyFailed(w, r, cluster, err)
 		}
 		if len(list) == 0 {
 			a.fail(w, http.StatusNotFound, codeNotFound, fmt.Errorf("cluster %q has no version", cluster))
-			return
+			return applyInvalid
 		}
 		if to = list[0].GetParent(); to == 0 {
 			a.fail(w, http.StatusBadRequest, codeBadRequest,
 				fmt.Errorf("version %d is the cluster's first: there is nothing before it to roll back to", list[0].GetVersion()))
-			return
+			return applyInvalid
 		}
 	}
 	if to == 0 {
 		a.fail(w, http.StatusBadRequest, codeBadRequest, errors.New("to=0 is not a version"))
-		return
+		return applyInvalid
 	}
 	info, created, err := a.store.Rollback(r.Context(), cluster, to, meta)
 	if err != nil {
-		a.storeError(w, r, cluster, err)
-		return
+		return a.applyFailed(w, r, cluster, err)
 	}
 	var snap *pb.Snapshot
 	if created {
 		if _, snap, err = a.store.Get(r.Context(), cluster, info.GetVersion()); err != nil {
+			// The version is made; only its diff is missing.
 			a.storeError(w, r, cluster, err)
-			return
+			return applyCreated
 		}
 	}
 	a.created(w, r, cluster, info, snap, created, "config rolled back")
+	return appliedResult(created)
 }
