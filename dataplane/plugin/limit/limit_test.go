@@ -164,7 +164,11 @@ func TestInflight(t *testing.T) {
 		releases[path] = ir.release
 		mu.Unlock()
 		go func() { ir.done <- serve(h, httptest.NewRequest("GET", path, nil)) }()
-		<-entered
+		select {
+		case <-entered:
+		case got := <-ir.done:
+			t.Fatalf("request %s did not reach the handler: %+v", path, got)
+		}
 		return ir
 	}
 	a, b := start("/a"), start("/b")
@@ -278,7 +282,11 @@ func TestKeys(t *testing.T) {
 				first := make(chan answer, 1)
 				go func() { first <- serve(h, tt.a) }()
 				if typ == "inflight" {
-					<-held
+					select {
+					case <-held:
+					case got := <-first:
+						t.Fatalf("first request of a key did not reach the handler: %+v", got)
+					}
 				} else if got := <-first; got.code != 200 {
 					t.Fatalf("first request of a key: %+v", got)
 				}
