@@ -195,9 +195,11 @@ func (w *Writer) drop(n int) {
 // Close writes the queued lines, closes the file and stops the writer.
 // Lines logged later are dropped. It waits at most 5s for an output that
 // does not take its writes, and can be called again (it returns the same
-// error once the writer stopped).
+// error once the writer stopped). The first Close logs its error too.
 func (w *Writer) Close() error {
+	first := false
 	w.once.Do(func() {
+		first = true
 		w.mu.Lock()
 		w.closed = true
 		w.mu.Unlock()
@@ -205,12 +207,17 @@ func (w *Writer) Close() error {
 	})
 	t := time.NewTimer(w.closeWait)
 	defer t.Stop()
+	var err error
 	select {
 	case <-w.done:
-		return w.closeErr
+		err = w.closeErr
 	case <-t.C:
-		return fmt.Errorf("accesslog: output still blocked after %s; queued lines are written when it returns", w.closeWait)
+		err = fmt.Errorf("accesslog: output still blocked after %s; queued lines are written when it returns", w.closeWait)
 	}
+	if err != nil && first {
+		w.log.Error("access log close failed", "err", err)
+	}
+	return err
 }
 
 // run drains the queue into batches until Close.

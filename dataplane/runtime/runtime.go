@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/accesslog"
 	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/proxy"
@@ -47,6 +49,9 @@ type Options struct {
 	Metrics *observe.Metrics
 	// Tracing tunes the span exporter (tests shorten its batches).
 	Tracing tracing.Options
+	// AccessLogOut receives the access logs when settings.access_log has
+	// no path; nil is os.Stdout.
+	AccessLogOut io.Writer
 }
 
 // Runtime is one compiled config version. It is immutable; a reload builds a
@@ -57,7 +62,8 @@ type Runtime struct {
 	servers   map[string]*Server
 	upstreams map[string]*upstream.Upstream
 	plugins   map[string]*pluginInstance
-	tracer    *tracing.Tracer // nil without settings.tracing
+	tracer    *tracing.Tracer   // nil without settings.tracing
+	accessLog *accesslog.Writer // nil when no server logs
 	grace     time.Duration
 }
 
@@ -178,6 +184,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	if err := rt.buildTracer(prev, opts); err != nil {
 		return nil, err
 	}
+	rt.buildAccessLog(prev, opts, logger)
 	certs, err := loadCertificates(snap)
 	if err != nil {
 		return nil, err
@@ -192,6 +199,9 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		}
 		if rt.tracer != nil {
 			s.Entry = rt.tracer.Wrap(s.Handler, func(r *http.Request) string { return trusted.RequestClientIP(r).String() })
+		}
+		if s.AccessLog, err = rt.serverAccessLog(name, trusted, opts); err != nil {
+			return nil, err
 		}
 		rt.servers[name] = s
 	}
@@ -215,6 +225,58 @@ func (rt *Runtime) buildTracer(prev *Runtime, opts Options) error {
 	}
 	rt.tracer = t
 	return nil
+}
+
+// buildAccessLog starts the writer of settings.access_log when a server
+// logs, keeping prev's writer when the output did not change (its queue and
+// open file carry over).
+func (rt *Runtime) buildAccessLog(prev *Runtime, opts Options, logger *slog.Logger) {
+	logs := false
+	for _, s := range rt.snapshot.GetServers() {
+		logs = logs || s.GetAccessLog() != ""
+	}
+	if !logs {
+		return
+	}
+	cfg := rt.snapshot.GetSettings().GetAccessLog()
+	if prev != nil && prev.accessLog != nil && sameOutput(prev.snapshot.GetSettings().GetAccessLog(), cfg) {
+		rt.accessLog = prev.accessLog
+		return
+	}
+	rt.accessLog = accesslog.NewWriter(cfg, accesslog.WriterOptions{
+		Stdout: opts.AccessLogOut, Logger: logger.With("component", "access_log"),
+		Dropped: opts.Metrics.AccessLogDropped(), Written: opts.Metrics.AccessLogWritten(),
+	})
+}
+
+// sameOutput reports whether two settings.access_log are the same output;
+// none is standard output with the defaults.
+func sameOutput(a, b *pb.AccessLogOutput) bool {
+	if a == nil {
+		a = &pb.AccessLogOutput{}
+	}
+	if b == nil {
+		b = &pb.AccessLogOutput{}
+	}
+	return proto.Equal(a, b)
+}
+
+// serverAccessLog is the access logger of the server called name: its
+// format bound to the shared writer; nil when it does not log.
+func (rt *Runtime) serverAccessLog(name string, trusted *proxy.TrustedProxies, opts Options) (observe.AccessLogger, error) {
+	format := rt.snapshot.GetServers()[name].GetAccessLog()
+	if format == "" || rt.accessLog == nil {
+		return nil, nil
+	}
+	fopts := []accesslog.Option{accesslog.WithClientIP(trusted.RequestClientIP)}
+	if opts.Now != nil {
+		fopts = append(fopts, accesslog.WithClock(opts.Now))
+	}
+	f, err := accesslog.Compile(format, fopts...)
+	if err != nil {
+		return nil, fmt.Errorf("servers.%s.access_log: %w", name, err)
+	}
+	return rt.accessLog.Logger(f), nil
 }
 
 func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.TrustedProxies,
@@ -374,6 +436,9 @@ func (rt *Runtime) release(other *Runtime) {
 	}
 	if rt.tracer != nil && (other == nil || other.tracer != rt.tracer) {
 		rt.tracer.Close()
+	}
+	if rt.accessLog != nil && (other == nil || other.accessLog != rt.accessLog) {
+		_ = rt.accessLog.Close() // idempotent: Retire runs again after the drain
 	}
 }
 
