@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -78,6 +79,17 @@ type Options struct {
 	Retention int
 	// Logger receives all logs; nil discards.
 	Logger *slog.Logger
+	// Registry receives the replica's metrics (pingap_controlplane_*, see
+	// docs/controlplane.md). Nil: a registry of the replica's own, never
+	// the global one, so one process may run several replicas. Start fails
+	// if the metrics are registered there already.
+	Registry *prometheus.Registry
+	// MetricsAddr is a listener serving Registry at /metrics. Default:
+	// empty, no listener.
+	MetricsAddr string
+	// Pprof serves net/http/pprof's profiles under /debug/pprof/ on the
+	// MetricsAddr listener. Default: false.
+	Pprof bool
 }
 
 // ControlPlane is a running replica.
@@ -92,6 +104,8 @@ type ControlPlane struct {
 	grpcLn    net.Listener
 	admin     *http.Server
 	adminLn   net.Listener
+	metrics   *http.Server // nil without MetricsAddr
+	metricsLn net.Listener
 }
 
 // Start opens the store, binds both listeners and serves until Close.
@@ -112,6 +126,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if c.adminLn, err = net.Listen("tcp", c.opts.AdminAddr); err != nil {
 		return nil, fmt.Errorf("controlplane: admin listener: %w", err)
 	}
+	if c.opts.MetricsAddr != "" {
+		if c.metricsLn, err = net.Listen("tcp", c.opts.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("controlplane: metrics listener: %w", err)
+		}
+	}
 	if c.opts.ServerID == "" {
 		host, _ := os.Hostname()
 		c.opts.ServerID = host + ":" + c.grpcLn.Addr().String()
@@ -119,7 +138,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if c.session, err = c.store.Session(ctx, c.opts.NodeTTL); err != nil {
 		return nil, fmt.Errorf("controlplane: fleet session: %w", err)
 	}
+	if err := c.session.Announce(ctx, c.opts.ServerID); err != nil {
+		return nil, fmt.Errorf("controlplane: fleet session: %w", err)
+	}
 	c.discovery = discovery.NewServer(c.store, fleet{c.session, c.store}, discovery.Options{
+		Registerer:     c.opts.Registry,
 		ServerID:       c.opts.ServerID,
 		HealthInterval: c.opts.HealthInterval,
 		Logger:         c.log,
@@ -142,6 +165,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		},
 		TokensFile: c.opts.TokensFile,
 		Tokens:     c.opts.AdminTokens,
+		Registerer: c.opts.Registry,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: admin API: %w", err)
@@ -150,8 +174,16 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if c.opts.AdminTLS != nil {
 		c.adminLn = tls.NewListener(c.adminLn, c.opts.AdminTLS)
 	}
+	if err := c.opts.Registry.Register(newFleetCollector(c.opts.ServerID, c.discovery, c.store)); err != nil {
+		return nil, fmt.Errorf("controlplane: register metrics: %w", err)
+	}
 	go func() { _ = c.grpc.Serve(c.grpcLn) }()
 	go func() { _ = c.admin.Serve(c.adminLn) }()
+	if c.metricsLn != nil {
+		c.metrics = &http.Server{Handler: metricsHandler(c.opts.Registry, c.log, c.opts.Pprof), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = c.metrics.Serve(c.metricsLn) }()
+		c.log.Info("control plane metrics", "addr", c.metricsLn.Addr().String(), "pprof", c.opts.Pprof)
+	}
 	c.log.Info("control plane serving", "server_id", c.opts.ServerID,
 		"grpc", c.grpcLn.Addr().String(), "admin", c.adminLn.Addr().String(), "etcd", c.etcdDescription())
 	return c, nil
@@ -173,6 +205,9 @@ func withDefaults(o Options) Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
 	return o
 }
 
@@ -180,7 +215,7 @@ func (c *ControlPlane) openStore(ctx context.Context) error {
 	cfg := store.Config{
 		Endpoints: c.opts.EtcdEndpoints, TLS: c.opts.EtcdTLS,
 		Username: c.opts.EtcdUsername, Password: c.opts.EtcdPassword,
-		Retention: c.opts.Retention, Logger: c.log,
+		Retention: c.opts.Retention, Logger: c.log, Registerer: c.opts.Registry,
 	}
 	if len(c.opts.EtcdEndpoints) == 0 {
 		eo := store.EmbeddedOptions{Logger: c.log}
@@ -222,6 +257,19 @@ func (c *ControlPlane) GRPCAddr() string { return c.grpcLn.Addr().String() }
 // AdminAddr is the admin API's bound address.
 func (c *ControlPlane) AdminAddr() string { return c.adminLn.Addr().String() }
 
+// MetricsAddr is the metrics listener's bound address ("" without
+// Options.MetricsAddr).
+func (c *ControlPlane) MetricsAddr() string {
+	if c.metricsLn == nil {
+		return ""
+	}
+	return c.metricsLn.Addr().String()
+}
+
+// Registry is the registry of the replica's metrics (Options.Registry or
+// its own).
+func (c *ControlPlane) Registry() *prometheus.Registry { return c.opts.Registry }
+
 // EtcdEndpoints are the embedded etcd's client URLs (nil with an external
 // etcd).
 func (c *ControlPlane) EtcdEndpoints() []string {
@@ -244,12 +292,14 @@ func (c *ControlPlane) Close() {
 	if c.grpc != nil {
 		c.grpc.Stop()
 	}
-	if c.admin != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = c.admin.Shutdown(ctx)
-		cancel()
+	for _, srv := range []*http.Server{c.admin, c.metrics} {
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+		}
 	}
-	for _, ln := range []net.Listener{c.grpcLn, c.adminLn} {
+	for _, ln := range []net.Listener{c.grpcLn, c.adminLn, c.metricsLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}
