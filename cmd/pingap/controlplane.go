@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,8 @@ import (
 
 type controlplaneFlags struct {
 	dataDir, grpcAddr, adminAddr, serverID string
+	metricsAddr                            string
+	pprof                                  bool
 	embeddedEtcdAddr                       string
 	etcdEndpoints                          []string
 	etcdUser, etcdPassword, tokensFile     string
@@ -61,6 +64,8 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.etcdPassword, "etcd-password", os.Getenv("PINGAP_ETCD_PASSWORD"), "external etcd password (env PINGAP_ETCD_PASSWORD)")
 	fl.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:18000", "discovery listener for data planes")
 	fl.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9180", "admin HTTP API listener")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "listener serving Prometheus metrics at /metrics (default: none)")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve pprof profiles under /debug/pprof/ on the --metrics-addr listener")
 	fl.StringVar(&f.serverID, "server-id", "", "replica id (default: host name and gRPC address)")
 	fl.StringVar(&f.tokensFile, "tokens-file", "", "file of accepted bootstrap tokens for data planes, one per line")
 	fl.DurationVar(&f.healthInterval, "health-interval", 10*time.Second, "how often data planes report health")
@@ -76,6 +81,9 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 }
 
 func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, error) {
+	if f.pprof && f.metricsAddr == "" {
+		return controlplane.Options{}, errors.New("--pprof needs --metrics-addr: profiles are served on the metrics listener")
+	}
 	grpcTLS, err := f.grpcTLS.Config()
 	if err != nil {
 		return controlplane.Options{}, err
@@ -102,6 +110,8 @@ func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, err
 		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
 		TokensFile: f.adminTokensFile, AdminTokens: adminTokens, AdminTLS: adminTLS,
 		ServerID: f.serverID, HealthInterval: f.healthInterval, Retention: f.retention,
-		Logger: cli.NewLogger(stderr, f.logFormat, nil),
+		Logger:      cli.NewLogger(stderr, f.logFormat, nil),
+		Registry:    cli.NewRegistry(),
+		MetricsAddr: f.metricsAddr, Pprof: f.pprof,
 	}, nil
 }

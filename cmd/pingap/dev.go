@@ -78,6 +78,7 @@ func runDev(ctx context.Context, stdout, stderr io.Writer, dataDir, configPath s
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Options{
 		DataDir: filepath.Join(dataDir, "controlplane"), Logger: logger, HealthInterval: 5 * time.Second,
+		Registry: cli.NewRegistry(), MetricsAddr: "127.0.0.1:0",
 	})
 	if err != nil {
 		return err
@@ -96,10 +97,11 @@ func runDev(ctx context.Context, stdout, stderr io.Writer, dataDir, configPath s
   curl -s http://127.0.0.1:9180/api/v1/clusters/default/versions  # config history
   curl -s -X POST --data-binary @examples/quickstart.toml \
        http://127.0.0.1:9180/api/v1/clusters/default/config       # apply a (changed) config
+  %-64s# the control plane's metrics
 
   Ctrl-C stops everything.
 
-`, info.GetVersion(), name)
+`, info.GetVersion(), name, "curl -s http://"+cp.MetricsAddr()+"/metrics")
 	err = managed.Run(ctx, managed.Options{
 		Addr:     cp.GRPCAddr(),
 		Node:     &pb.Node{Id: "dev", Cluster: "default", BuildVersion: version.Version},
