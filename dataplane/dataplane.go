@@ -173,7 +173,7 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 		for _, ln := range fresh {
 			_ = ln.Close()
 		}
-		rt.Retire(prev)
+		rt.Release(prev)
 		return err
 	}
 	for addr, name := range want {
@@ -215,15 +215,21 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 		prev.Retire(rt)
 		grace := rt.GracePeriod()
 		d.draining.Add(1)
-		go func() { // close connections returned to retired pools late
+		go func() {
 			defer d.draining.Done()
-			t := time.NewTimer(min(grace, 5*time.Second))
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-d.stopping:
+			wait := func(d2 time.Duration) {
+				t := time.NewTimer(d2)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-d.stopping:
+				}
 			}
+			first := min(grace, 5*time.Second)
+			wait(first) // close connections returned to retired pools late
 			prev.Retire(d.current.Load())
+			wait(grace - first) // then what the drained requests used
+			prev.Release(d.current.Load())
 		}()
 	}
 	bound := make([]string, 0, len(d.listeners))
@@ -328,7 +334,7 @@ func (d *DataPlane) Shutdown(ctx context.Context) error {
 		all = append(all, ctx.Err())
 	}
 	if rt := d.current.Load(); rt != nil {
-		rt.Retire(nil)
+		rt.Release(nil)
 	}
 	return errors.Join(all...)
 }

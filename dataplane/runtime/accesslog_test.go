@@ -92,7 +92,7 @@ func TestAccessLogWiring(t *testing.T) {
 	if next.accessLog != w {
 		t.Fatal("an unchanged settings.access_log built a new writer")
 	}
-	rt.Retire(next)
+	rt.Release(next)
 	logOne(t, next, "logged", "two")
 	if w.Dropped() != 0 {
 		t.Fatalf("the carried-over writer dropped %d lines", w.Dropped())
@@ -104,14 +104,14 @@ func TestAccessLogWiring(t *testing.T) {
 	if third.accessLog == w || third.accessLog == nil {
 		t.Fatal("a changed settings.access_log kept the old writer")
 	}
-	next.Retire(third)
-	next.Retire(third) // again after the drain: Close is idempotent
+	next.Release(third)
+	next.Release(third) // again after the drain: Close is idempotent
 	logOne(t, next, "logged", "late")
 	if w.Dropped() != 1 {
 		t.Errorf("a line logged on a closed writer: dropped %d, want 1", w.Dropped())
 	}
 	logOne(t, third, "logged", "three")
-	third.Retire(nil)
+	third.Release(nil)
 
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != 3 {
@@ -133,7 +133,7 @@ func TestAccessLogWiring(t *testing.T) {
 func TestAccessLogNotStartedWithoutLoggingServer(t *testing.T) {
 	t.Parallel()
 	rt := buildWith(t, accessLogConfig("", "path = "+strconv.Quote(filepath.Join(t.TempDir(), "a.log"))), nil, Options{})
-	defer rt.Retire(nil)
+	defer rt.Release(nil)
 	if rt.accessLog != nil {
 		t.Error("a writer was started though no server logs")
 	}

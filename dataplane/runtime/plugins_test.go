@@ -65,6 +65,10 @@ func TestPluginsCarryOverAndClose(t *testing.T) {
 		t.Fatal("unchanged plugin a must be carried over and changed plugin b rebuilt")
 	}
 	first.Retire(second)
+	if l.closed["b"] != 0 {
+		t.Fatal("Retire ran the cleanups of plugins that requests in flight may still use")
+	}
+	first.Release(second)
 	if l.closed["a"] != 0 || l.closed["b"] != 1 {
 		t.Fatalf("after retiring the first config: closed %v, want only b's old instance", l.closed)
 	}
@@ -77,8 +81,8 @@ func TestPluginsCarryOverAndClose(t *testing.T) {
 	if third.plugins["a"] == second.plugins["a"] {
 		t.Fatal("plugin a carried over although trusted_proxies changed")
 	}
-	second.Retire(third)
-	third.Retire(nil)
+	second.Release(third)
+	third.Release(nil)
 	if l.closed["a"] != 2 || l.closed["b"] != 3 {
 		t.Fatalf("after shutdown: closed %v, want a:2 b:3 (every instance once)", l.closed)
 	}
@@ -94,7 +98,7 @@ func TestPluginsFailedBuildReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Retire(nil)
+	defer first.Release(nil)
 	cfg := strings.Replace(pluginBase, `path = "/b"`, `path = "/c"`, 1) + "[plugins.broken]\ncategory = \"ping\"\n"
 	if _, err := Build(mustDecode(t, cfg), first, opts); err == nil || !strings.Contains(err.Error(), "plugins.broken") {
 		t.Fatalf("Build error %v, want one naming plugins.broken", err)
@@ -115,13 +119,13 @@ func TestPluginsFollowTheirUpstreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Retire(nil)
+	defer first.Release(nil)
 	// Upstream a changes: uses_b (which looked up b only) is kept.
 	second, err := Build(mustDecode(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9001"]`, `addrs = ["127.0.0.1:9011"]`, 1)), first, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Retire(nil)
+	defer second.Release(nil)
 	if second.plugins["uses_b"] != first.plugins["uses_b"] {
 		t.Fatal("uses_b was rebuilt although upstream b did not change")
 	}
@@ -130,7 +134,7 @@ func TestPluginsFollowTheirUpstreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer third.Retire(nil)
+	defer third.Release(nil)
 	if third.plugins["uses_b"] == second.plugins["uses_b"] {
 		t.Fatal("uses_b was carried over although upstream b was rebuilt")
 	}

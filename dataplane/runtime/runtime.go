@@ -424,11 +424,7 @@ func (rt *Runtime) poolSize() int {
 
 // release closes what rt holds that other does not share.
 func (rt *Runtime) release(other *Runtime) {
-	for name, u := range rt.upstreams {
-		if other == nil || other.upstreams[name] != u {
-			u.Close()
-		}
-	}
+	rt.closeUpstreams(other)
 	for name, p := range rt.plugins {
 		if other == nil || other.plugins[name] != p {
 			p.close()
@@ -438,14 +434,36 @@ func (rt *Runtime) release(other *Runtime) {
 		rt.tracer.Close()
 	}
 	if rt.accessLog != nil && (other == nil || other.accessLog != rt.accessLog) {
-		_ = rt.accessLog.Close() // idempotent: Retire runs again after the drain
+		_ = rt.accessLog.Close()
 	}
 }
 
-// Retire releases what rt owns and next does not carry over. Requests still
-// in flight on rt finish; call it again after they drained to close the
-// connections they returned to the pools.
+// closeUpstreams closes rt's upstreams that other does not share.
+func (rt *Runtime) closeUpstreams(other *Runtime) {
+	for name, u := range rt.upstreams {
+		if other == nil || other.upstreams[name] != u {
+			u.Close()
+		}
+	}
+}
+
+// Retire starts retiring rt once next serves: the upstreams next does not
+// carry over stop their health checks and close their idle connections.
+// Requests still in flight on rt finish; call Retire again a little later
+// to close the connections they returned to the pools, and Release once
+// they drained.
 func (rt *Runtime) Retire(next *Runtime) {
+	if rt == nil {
+		return
+	}
+	rt.closeUpstreams(next)
+}
+
+// Release frees everything rt holds that next does not carry over:
+// upstreams, plugin instances (their cleanups), the tracer (queued spans are
+// sent) and the access log writer (queued lines are written). Call it once
+// rt's requests drained, or with nil on shutdown.
+func (rt *Runtime) Release(next *Runtime) {
 	if rt == nil {
 		return
 	}

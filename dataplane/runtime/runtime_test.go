@@ -30,7 +30,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer rt.Retire(nil)
+			defer rt.Release(nil)
 			got := rt.Describe()
 			golden := strings.TrimSuffix(f, ".toml") + ".golden"
 			if *update {
@@ -81,7 +81,7 @@ locations = ["l", "m"]
 func TestBuildCarriesUnchangedUpstreams(t *testing.T) {
 	t.Parallel()
 	first := load(t, base)
-	defer first.Retire(nil)
+	defer first.Release(nil)
 	changed := strings.Replace(base, `addrs = ["127.0.0.1:9002"]`, `addrs = ["127.0.0.1:9003"]`, 1)
 	snap, _, err := config.Decode([]byte(changed), config.FormatTOML)
 	if err != nil {
@@ -91,7 +91,7 @@ func TestBuildCarriesUnchangedUpstreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Retire(nil)
+	defer second.Release(nil)
 	if first.Upstreams()["a"] != second.Upstreams()["a"] {
 		t.Error("unchanged upstream a was rebuilt; its pool would be lost")
 	}
@@ -103,7 +103,7 @@ func TestBuildCarriesUnchangedUpstreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer third.Retire(nil)
+	defer third.Release(nil)
 	if third.Upstreams()["a"] == second.Upstreams()["a"] {
 		t.Error("upstream a kept its pool though the default pool size changed")
 	}

@@ -29,7 +29,7 @@ func ValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 				var rt *runtime.Runtime
 				rt, err = runtime.Build(snap, nil, runtime.Options{Plugins: builtin.Registry()})
 				if err == nil {
-					rt.Retire(nil)
+					rt.Release(nil)
 				}
 			}
 			if err != nil {

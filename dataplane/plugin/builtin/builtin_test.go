@@ -57,7 +57,7 @@ func TestDocExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("example does not build: %v", err)
 			}
-			defer rt.Retire(nil)
+			defer rt.Release(nil)
 			srv := rt.Servers()["web"]
 			if srv == nil {
 				t.Fatal("examples must define [servers.web]")
@@ -113,7 +113,7 @@ plugins = ["health", "first"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rt.Retire(nil)
+	defer rt.Release(nil)
 	for path, want := range map[string]string{"/both": "server plugin", "/other": "location plugin", "/ping": "pong"} {
 		rec := httptest.NewRecorder()
 		rt.Servers()["web"].Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

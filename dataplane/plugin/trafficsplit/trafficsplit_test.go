@@ -54,7 +54,7 @@ locations = ["app"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.Retire(nil) })
+	t.Cleanup(func() { rt.Release(nil) })
 	return rt.Servers()["web"].Handler
 }
 
