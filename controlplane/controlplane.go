@@ -108,7 +108,8 @@ type ControlPlane struct {
 	metricsLn net.Listener
 }
 
-// Start opens the store, binds both listeners and serves until Close.
+// Start opens the store, binds its listeners (discovery, admin API and, with
+// MetricsAddr, metrics) and serves until Close.
 func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	c := &ControlPlane{opts: withDefaults(opts)}
 	c.log = c.opts.Logger
