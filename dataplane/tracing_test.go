@@ -1,98 +1,18 @@
 package dataplane
 
 import (
-	"context"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
+
+	"github.com/pingap-go/pingap/internal/testotlp"
 )
-
-// receiver is a real OTLP/gRPC trace collector: it keeps what it receives.
-type receiver struct {
-	collectortrace.UnimplementedTraceServiceServer
-	mu       sync.Mutex
-	spans    []*tracepb.Span
-	services []string
-}
-
-func (rc *receiver) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	for _, rs := range req.GetResourceSpans() {
-		for _, a := range rs.GetResource().GetAttributes() {
-			if a.GetKey() == "service.name" {
-				rc.services = append(rc.services, a.GetValue().GetStringValue())
-			}
-		}
-		for _, ss := range rs.GetScopeSpans() {
-			rc.spans = append(rc.spans, ss.GetSpans()...)
-		}
-	}
-	return &collectortrace.ExportTraceServiceResponse{}, nil
-}
-
-// trace returns the spans of trace id (hex) received so far.
-func (rc *receiver) trace(id string) []*tracepb.Span {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	var out []*tracepb.Span
-	for _, s := range rc.spans {
-		if hex.EncodeToString(s.GetTraceId()) == id {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// await waits until trace id has n spans (or fails after a generous bound).
-func (rc *receiver) await(t *testing.T, id string, n int) []*tracepb.Span {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		spans := rc.trace(id)
-		if len(spans) >= n {
-			return spans
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("trace %s: %d spans received, want %d", id, len(spans), n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func startReceiver(t *testing.T) (*receiver, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := &receiver{}
-	srv := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(srv, rc)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return rc, ln.Addr().String()
-}
-
-func attr(s *tracepb.Span, key string) *commonpb.AnyValue {
-	for _, a := range s.GetAttributes() {
-		if a.GetKey() == key {
-			return a.GetValue()
-		}
-	}
-	return nil
-}
 
 func byKind(spans []*tracepb.Span, kind tracepb.Span_SpanKind) []*tracepb.Span {
 	var out []*tracepb.Span
@@ -110,7 +30,8 @@ func byKind(spans []*tracepb.Span, kind tracepb.Span_SpanKind) []*tracepb.Span {
 // context and baggage.
 func TestTracingToOTLPReceiver(t *testing.T) {
 	t.Parallel()
-	rc, collector := startReceiver(t)
+	rc := testotlp.Start(t)
+	collector := rc.Addr
 	var mu sync.Mutex
 	seen := map[string]http.Header{} // by path: headers the backend received
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +84,7 @@ locations = ["l", "f"]
 
 	const traceID, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	send("/one", "00-"+traceID+"-"+clientSpan+"-01", http.Header{"Baggage": {"tenant=acme"}})
-	spans := rc.await(t, traceID, 2)
+	spans := awaitTrace(t, rc, traceID, 2)
 	servers, clients := byKind(spans, tracepb.Span_SPAN_KIND_SERVER), byKind(spans, tracepb.Span_SPAN_KIND_CLIENT)
 	if len(servers) != 1 || len(clients) != 1 {
 		t.Fatalf("trace has %d server and %d client spans, want 1 and 1", len(servers), len(clients))
@@ -176,14 +97,14 @@ locations = ["l", "f"]
 		t.Errorf("client span's parent %x, want the server span %x", cli.GetParentSpanId(), srv.GetSpanId())
 	}
 	for key, want := range map[string]string{"http.request.method": "GET", "url.path": "/one", "pingap.location": "l", "pingap.upstream": "b"} {
-		if got := attr(srv, key).GetStringValue(); got != want {
+		if got := testotlp.Attr(srv, key).GetStringValue(); got != want {
 			t.Errorf("server span %s = %q, want %q", key, got, want)
 		}
 	}
-	if got := attr(srv, "http.response.status_code").GetIntValue(); got != 200 {
+	if got := testotlp.Attr(srv, "http.response.status_code").GetIntValue(); got != 200 {
 		t.Errorf("server span status code %d", got)
 	}
-	if got := attr(cli, "server.address").GetStringValue(); got != "127.0.0.1" {
+	if got := testotlp.Attr(cli, "server.address").GetStringValue(); got != "127.0.0.1" {
 		t.Errorf("client span server.address %q", got)
 	}
 	mu.Lock()
@@ -196,9 +117,7 @@ locations = ["l", "f"]
 	if got := up.Get("Baggage"); got != "tenant=acme" {
 		t.Errorf("upstream got baggage %q", got)
 	}
-	rc.mu.Lock()
-	svc := strings.Join(rc.services, ",")
-	rc.mu.Unlock()
+	svc := strings.Join(rc.Services(), ",")
 	if !strings.Contains(svc, "edge-test") {
 		t.Errorf("resources name services %q, want edge-test", svc)
 	}
@@ -207,12 +126,12 @@ locations = ["l", "f"]
 	for i := range 4 {
 		id := fmt.Sprintf("%032x", 0xabc0+i)
 		send("/flaky", "00-"+id+"-"+clientSpan+"-01", nil)
-		spans := rc.await(t, id, 2)
+		spans := awaitTrace(t, rc, id, 2)
 		cl := byKind(spans, tracepb.Span_SPAN_KIND_CLIENT)
 		if len(cl) == 1 {
 			continue // the balancer picked the live target first
 		}
-		spans = rc.await(t, id, 3)
+		spans = awaitTrace(t, rc, id, 3)
 		cl = byKind(spans, tracepb.Span_SPAN_KIND_CLIENT)
 		if len(cl) != 2 {
 			t.Fatalf("retried request has %d client spans, want 2", len(cl))
@@ -220,7 +139,7 @@ locations = ["l", "f"]
 		var failed, resent bool
 		for _, c := range cl {
 			failed = failed || c.GetStatus().GetCode() == tracepb.Status_STATUS_CODE_ERROR
-			resent = resent || attr(c, "http.request.resend_count").GetIntValue() == 1
+			resent = resent || testotlp.Attr(c, "http.request.resend_count").GetIntValue() == 1
 		}
 		if !failed || !resent {
 			t.Fatalf("retry spans: failed attempt marked %v, resend count set %v", failed, resent)
@@ -233,8 +152,8 @@ locations = ["l", "f"]
 	const quiet = "0af7651916cd43dd8448eb211c80319c"
 	send("/quiet", "00-"+quiet+"-"+clientSpan+"-00", nil)
 	send("/one", "00-"+traceID+"-"+clientSpan+"-01", nil) // a sampled request after it, to know the exporter ran
-	rc.await(t, traceID, 4)
-	if n := len(rc.trace(quiet)); n != 0 {
+	awaitTrace(t, rc, traceID, 4)
+	if n := len(rc.Trace(quiet)); n != 0 {
 		t.Fatalf("an unsampled trace produced %d spans", n)
 	}
 	mu.Lock()
@@ -243,4 +162,10 @@ locations = ["l", "f"]
 	if !strings.HasPrefix(q, "00-"+quiet+"-") || !strings.HasSuffix(q, "-00") {
 		t.Fatalf("upstream got traceparent %q for the unsampled request", q)
 	}
+}
+
+// awaitTrace waits for n spans of trace id.
+func awaitTrace(t *testing.T, rc *testotlp.Receiver, id string, n int) []*tracepb.Span {
+	t.Helper()
+	return rc.Await(t, n, func(s *tracepb.Span) bool { return hex.EncodeToString(s.GetTraceId()) == id })
 }

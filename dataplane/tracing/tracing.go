@@ -16,22 +16,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/observe"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/telemetry"
 	"github.com/pingap-go/pingap/internal/version"
 )
 
@@ -42,11 +37,7 @@ const ScopeName = "github.com/pingap-go/pingap/dataplane"
 const DefaultServiceName = "pingap"
 
 // Options tune the exporter; the zero value is what the data plane uses.
-type Options struct {
-	// BatchTimeout is how long spans wait to be sent in a batch. Default:
-	// 1s.
-	BatchTimeout time.Duration
-}
+type Options = telemetry.Options
 
 // Tracer is the tracing of one settings.tracing.
 type Tracer struct {
@@ -58,67 +49,19 @@ type Tracer struct {
 // are sent in the background, and a collector that is down loses spans,
 // never requests.
 func New(cfg *pb.Tracing, opts Options) (*Tracer, error) {
-	ep, err := config.ParseOTLPEndpoint(cfg.GetOtlpExporter(), cfg.GetProtocol(), cfg.GetTls())
+	if opts.ServiceName == "" {
+		opts.ServiceName = DefaultServiceName
+	}
+	tp, err := telemetry.NewTracerProvider(cfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("settings.tracing.otlp_exporter: %w", err)
+		return nil, fmt.Errorf("settings.tracing.%w", err)
 	}
-	headers := map[string]string{}
-	for i, h := range cfg.GetHeaders() {
-		kv, err := config.ParseHeader(h)
-		if err != nil {
-			return nil, fmt.Errorf("settings.tracing.headers[%d]: %w", i, err)
-		}
-		headers[kv.Name] = kv.Value
-	}
-	var client otlptrace.Client
-	if ep.GRPC {
-		o := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(ep.HostPort), otlptracegrpc.WithHeaders(headers)}
-		if !ep.TLS {
-			o = append(o, otlptracegrpc.WithInsecure())
-		}
-		client = otlptracegrpc.NewClient(o...)
-	} else {
-		o := []otlptracehttp.Option{otlptracehttp.WithEndpoint(ep.HostPort), otlptracehttp.WithHeaders(headers)}
-		if ep.Path != "" {
-			o = append(o, otlptracehttp.WithURLPath(ep.Path))
-		}
-		if !ep.TLS {
-			o = append(o, otlptracehttp.WithInsecure())
-		}
-		client = otlptracehttp.NewClient(o...)
-	}
-	exp := otlptrace.NewUnstarted(client)
-	if err := exp.Start(context.Background()); err != nil { // does not dial: gRPC connects lazily
-		return nil, fmt.Errorf("settings.tracing: %w", err)
-	}
-	name := cfg.GetServiceName()
-	if name == "" {
-		name = DefaultServiceName
-	}
-	ratio := 1.0
-	if cfg.SampleRatio != nil {
-		ratio = cfg.GetSampleRatio()
-	}
-	batch := opts.BatchTimeout
-	if batch <= 0 {
-		batch = time.Second
-	}
-	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(name), semconv.ServiceVersion(version.Version))
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))),
-		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(batch)),
-	)
 	return &Tracer{provider: tp, tracer: tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version.Version))}, nil
 }
 
 // Close sends the spans still queued (for at most 5s) and stops the
 // exporter. It is idempotent.
-func (t *Tracer) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = t.provider.Shutdown(ctx)
-}
+func (t *Tracer) Close() { telemetry.Shutdown(t.provider) }
 
 // Wrap traces the requests h serves with a server span each. clientIP
 // resolves the client's address through the trusted proxies.
