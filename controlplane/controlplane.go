@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -90,6 +91,10 @@ type Options struct {
 	// Pprof serves net/http/pprof's profiles under /debug/pprof/ on the
 	// MetricsAddr listener. Default: false.
 	Pprof bool
+	// TracerProvider traces admin API requests (applies and rollbacks with
+	// their result) and pushes (a span from each push to its ACK or NACK).
+	// Nil: not traced.
+	TracerProvider trace.TracerProvider
 }
 
 // ControlPlane is a running replica.
@@ -149,6 +154,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		Logger:         c.log,
 		Authenticate:   authenticator(c.opts.GRPCTLS, c.opts.Tokens),
 		IsNotFound:     func(err error) bool { return errors.Is(err, store.ErrNotFound) },
+		TracerProvider: c.opts.TracerProvider,
 	})
 	gopts := c.discovery.ServerOptions()
 	if c.opts.GRPCTLS != nil {
@@ -164,9 +170,10 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 			_, err := c.store.Clusters(ctx)
 			return err
 		},
-		TokensFile: c.opts.TokensFile,
-		Tokens:     c.opts.AdminTokens,
-		Registerer: c.opts.Registry,
+		TokensFile:     c.opts.TokensFile,
+		Tokens:         c.opts.AdminTokens,
+		Registerer:     c.opts.Registry,
+		TracerProvider: c.opts.TracerProvider,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("controlplane: admin API: %w", err)

@@ -11,10 +11,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/pingap-go/pingap/controlplane"
 	"github.com/pingap-go/pingap/controlplane/admin"
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 	"github.com/pingap-go/pingap/internal/cli"
+	"github.com/pingap-go/pingap/internal/telemetry"
 )
 
 type controlplaneFlags struct {
@@ -30,6 +34,8 @@ type controlplaneFlags struct {
 	retention                              int
 	grpcTLS, adminTLS                      cli.ServerTLSFlags
 	etcdTLS                                cli.ClientTLSFlags
+	otlpExporter, otlpProtocol             string
+	traceSampleRatio                       float64
 }
 
 func newControlplaneCmd(stderr io.Writer) *cobra.Command {
@@ -46,6 +52,9 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 				cli.PrintErr(stderr, err)
 				return err
 			}
+			if tp, ok := opts.TracerProvider.(*sdktrace.TracerProvider); ok {
+				defer telemetry.Shutdown(tp) // after Close: the last spans are sent
+			}
 			cp, err := controlplane.Start(ctx, opts)
 			if err != nil {
 				cli.PrintErr(stderr, err)
@@ -58,6 +67,9 @@ func newControlplaneCmd(stderr io.Writer) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.dataDir, "data-dir", "pingap-data", "data directory of the embedded etcd")
+	fl.StringVar(&f.otlpExporter, "otlp-exporter", "", "trace admin API requests and pushes to this OTLP collector (host:port or URL)")
+	fl.StringVar(&f.otlpProtocol, "otlp-protocol", "grpc", "OTLP protocol: grpc or http")
+	fl.Float64Var(&f.traceSampleRatio, "trace-sample-ratio", 1, "share of new traces sampled, 0..1 (a sampled parent is always followed)")
 	fl.StringVar(&f.embeddedEtcdAddr, "embedded-etcd-addr", "", "client address of the embedded etcd, for other replicas (default: a free loopback port)")
 	fl.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "external etcd endpoints (comma list); default: embedded etcd")
 	fl.StringVar(&f.etcdUser, "etcd-user", "", "external etcd user name")
@@ -104,8 +116,21 @@ func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, err
 	if err != nil {
 		return controlplane.Options{}, fmt.Errorf("PINGAP_ADMIN_TOKENS: %w", err)
 	}
+	var tp trace.TracerProvider
+	if f.otlpExporter != "" {
+		cfg := &pb.Tracing{OtlpExporter: f.otlpExporter, Protocol: f.otlpProtocol, SampleRatio: &f.traceSampleRatio}
+		if !(f.traceSampleRatio >= 0 && f.traceSampleRatio <= 1) {
+			return controlplane.Options{}, fmt.Errorf("--trace-sample-ratio: %v is not between 0 and 1", f.traceSampleRatio)
+		}
+		sdk, err := telemetry.NewTracerProvider(cfg, telemetry.Options{ServiceName: "pingap-controlplane"})
+		if err != nil {
+			return controlplane.Options{}, fmt.Errorf("--otlp-exporter: %w", err)
+		}
+		tp = sdk
+	}
 	return controlplane.Options{
-		DataDir: f.dataDir, EmbeddedEtcdAddr: f.embeddedEtcdAddr, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
+		TracerProvider: tp,
+		DataDir:        f.dataDir, EmbeddedEtcdAddr: f.embeddedEtcdAddr, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
 		EtcdUsername: f.etcdUser, EtcdPassword: f.etcdPassword,
 		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
 		TokensFile: f.adminTokensFile, AdminTokens: adminTokens, AdminTLS: adminTLS,

@@ -17,6 +17,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -76,6 +81,10 @@ type Options struct {
 	// pattern and code, their duration by route, and applies by result.
 	// New fails if they are registered there already. Nil: not exported.
 	Registerer prometheus.Registerer
+	// TracerProvider traces requests: a server span each, named by route,
+	// whose trace context the client may send (traceparent). Applies and
+	// rollbacks carry their result. Nil: not traced.
+	TracerProvider trace.TracerProvider
 }
 
 // API serves /api/v1, /healthz and /readyz.
@@ -86,6 +95,7 @@ type API struct {
 	mux       *http.ServeMux
 	patterns  []string
 	metrics   *metrics
+	tracer    trace.Tracer
 	unmatched http.Handler // answers what no route matches
 }
 
@@ -124,7 +134,11 @@ func New(store Store, opts Options) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &API{store: store, opts: opts, auth: auth, mux: http.NewServeMux(), metrics: m}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = noop.NewTracerProvider()
+	}
+	a := &API{store: store, opts: opts, auth: auth, mux: http.NewServeMux(), metrics: m,
+		tracer: opts.TracerProvider.Tracer("github.com/pingap-go/pingap/controlplane/admin")}
 	for _, rt := range a.routes() {
 		a.handle(rt)
 	}
@@ -182,8 +196,56 @@ func (a *API) handle(rt route) {
 	if rt.access != public {
 		h = a.authorize(rt.access, rt.handler)
 	}
-	a.mux.Handle(pattern, a.metrics.instrument(rt.path, h))
+	a.mux.Handle(pattern, a.metrics.instrument(rt.path, a.traced(rt.method, rt.path, h)))
 }
+
+// traced runs h in a server span named "METHOD route".
+func (a *API) traced(method, route string, h http.Handler) http.Handler {
+	name := method + " " + route
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := propagation.HeaderCarrier(r.Header)
+		ctx := propagation.TraceContext{}.Extract(r.Context(), c)
+		ctx, span := a.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route)))
+		defer span.End()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r.WithContext(ctx))
+		span.SetAttributes(attribute.Int("http.response.status_code", sw.status()))
+		if sw.status() >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(sw.status()))
+		}
+	})
+}
+
+// statusWriter notes the status a handler answers.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Routes returns the patterns the API serves, as "METHOD /path/{param}".
 func (a *API) Routes() []string { return slices.Clone(a.patterns) }

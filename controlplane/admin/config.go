@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -126,7 +129,7 @@ type dryRunResult struct {
 	CurrentVersion uint64          `json:"current_version"`
 }
 
-func (a *API) apply(w http.ResponseWriter, r *http.Request) { a.metrics.applied(a.applyConfig(w, r)) }
+func (a *API) apply(w http.ResponseWriter, r *http.Request) { a.applied(r, a.applyConfig(w, r)) }
 
 // applyConfig answers an apply and returns its result for the metrics
 // ("" for a dry run).
@@ -384,7 +387,16 @@ func (a *API) diffCandidate(w http.ResponseWriter, r *http.Request) {
 
 // rollback serves POST rollback?to=N: a new version with version N's
 // content; to defaults to the current version's parent.
-func (a *API) rollback(w http.ResponseWriter, r *http.Request) { a.metrics.applied(a.rollbackTo(w, r)) }
+func (a *API) rollback(w http.ResponseWriter, r *http.Request) { a.applied(r, a.rollbackTo(w, r)) }
+
+// applied counts an apply's or rollback's result and notes it on the
+// request's span.
+func (a *API) applied(r *http.Request, result string) {
+	a.metrics.applied(result)
+	if result != "" {
+		trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("pingap.apply.result", result))
+	}
+}
 
 // rollbackTo answers a rollback and returns its result for the metrics.
 func (a *API) rollbackTo(w http.ResponseWriter, r *http.Request) string {

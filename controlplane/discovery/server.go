@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -57,6 +59,9 @@ type Options struct {
 	// convergence by cluster; see Census for the gauges); NewServer panics
 	// if they are registered there already. Nil: not exported.
 	Registerer prometheus.Registerer
+	// TracerProvider traces pushes: a span from each push to the node's
+	// ACK or NACK. Nil: not traced.
+	TracerProvider trace.TracerProvider
 }
 
 func (o Options) withDefaults() Options {
@@ -74,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TracerProvider == nil {
+		o.TracerProvider = noop.NewTracerProvider()
 	}
 	if o.StoreTimeout <= 0 {
 		o.StoreTimeout = 5 * time.Second
@@ -98,6 +106,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	tracer  trace.Tracer
 
 	noncePrefix string
 	nonces      atomic.Uint64
@@ -134,6 +143,7 @@ func NewServer(src Source, fleet Fleet, opts Options) *Server {
 		nodes:    map[nodeKey]*stream{},
 		nacks:    map[string]map[string]*pb.NackInfo{},
 		metrics:  newMetrics(opts.Registerer),
+		tracer:   opts.TracerProvider.Tracer("github.com/pingap-go/pingap/controlplane/discovery"),
 	}
 	// The start time keeps nonces unique across restarts of a replica that
 	// keeps its id.

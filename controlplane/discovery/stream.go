@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -43,6 +46,7 @@ type stream struct {
 type inflight struct {
 	nonce string
 	v     *version
+	span  trace.Span // from the push to its answer
 }
 
 func newStream(s *Server, ss pb.DiscoveryService_StreamServer) *stream {
@@ -84,6 +88,12 @@ func (st *stream) run() error {
 	st.s.wg.Add(1) // the handler holds a count already, so this cannot race Close's Wait
 	go st.writer.run()
 	defer func() { st.writer.finish(st.s.leave(st, c)) }()
+	defer func() {
+		if p := st.inflight; p != nil {
+			p.span.SetStatus(otelcodes.Error, "stream ended before an answer")
+			p.span.End()
+		}
+	}()
 
 	select {
 	case <-c.ready:
@@ -267,6 +277,8 @@ func (st *stream) ack(a *pb.Ack, now time.Time) {
 	st.status.RunningHash = p.v.hash
 	st.status.LastAckAt = timestamppb.New(now)
 	st.c.metrics.acks.Inc()
+	p.span.AddEvent("ack")
+	p.span.End()
 	p.v.conv.acked(st, now)
 	st.log.Debug("node acknowledged", "version", p.v.number)
 }
@@ -280,6 +292,9 @@ func (st *stream) nack(n *pb.Nack, now time.Time) {
 	st.status.LastNack = info
 	st.nacked = p.v.number
 	st.c.metrics.nacks.Inc()
+	p.span.AddEvent("nack", trace.WithAttributes(attribute.String("pingap.error", n.GetError())))
+	p.span.SetStatus(otelcodes.Error, "the node rejected the version")
+	p.span.End()
 	st.s.rememberNack(st.key, info)
 	st.log.Warn("node rejected a version", "version", p.v.number, "running_version", st.status.RunningVersion, "error", n.GetError())
 }
@@ -326,6 +341,9 @@ func (st *stream) maybePush() (bool, error) {
 		return false, nil
 	}
 	p := &inflight{nonce: st.s.nextNonce(), v: v}
+	_, p.span = st.s.tracer.Start(st.ss.Context(), "push", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("pingap.cluster", st.key.cluster), attribute.String("pingap.node", st.key.id),
+			attribute.Int64("pingap.version", int64(v.number)), attribute.String("pingap.config_hash", v.hash)))
 	msg := &encodedResponse{
 		StreamResponse: &pb.StreamResponse{Message: &pb.StreamResponse_Push{Push: &pb.Push{
 			Version:  v.number,
@@ -336,6 +354,9 @@ func (st *stream) maybePush() (bool, error) {
 		v: v,
 	}
 	if err := st.ss.SendMsg(msg); err != nil {
+		p.span.RecordError(err)
+		p.span.SetStatus(otelcodes.Error, "send failed")
+		p.span.End()
 		return false, err
 	}
 	st.inflight = p
