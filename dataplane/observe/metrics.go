@@ -23,6 +23,7 @@ type Metrics struct {
 	received         *prometheus.CounterVec
 	sent             *prometheus.CounterVec
 	retries          *prometheus.CounterVec
+	ejections        *prometheus.CounterVec
 	applies          *prometheus.CounterVec
 	plugin           *prometheus.CounterVec
 	accessLogDropped prometheus.Counter
@@ -63,6 +64,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "pingap_upstream_retries_total",
 			Help: "Requests sent again to another target after a failed attempt, by upstream.",
 		}, []string{"upstream"}),
+		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pingap_upstream_ejections_total",
+			Help: "Targets ejected by outlier detection (a failed half-open probe ejects again), by upstream.",
+		}, []string{"upstream"}),
 		applies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pingap_config_applies_total",
 			Help: "Config versions applied (result=\"success\") or rejected (result=\"failure\").",
@@ -80,7 +85,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Access log lines written to the output.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.upstreamDuration, m.received, m.sent, m.retries, m.applies, m.plugin,
+	reg.MustRegister(m.requests, m.duration, m.upstreamDuration, m.received, m.sent, m.retries, m.ejections, m.applies, m.plugin,
 		m.accessLogDropped, m.accessLogLines)
 	return m
 }
@@ -155,8 +160,9 @@ func (l *Location) Observe(upstream string, status int, elapsed time.Duration, r
 
 // Upstream holds the metrics of one upstream.
 type Upstream struct {
-	duration prometheus.Observer
-	retries  prometheus.Counter
+	duration  prometheus.Observer
+	retries   prometheus.Counter
+	ejections prometheus.Counter
 }
 
 // Upstream binds the metrics of the upstream called name. A nil Metrics
@@ -165,7 +171,15 @@ func (m *Metrics) Upstream(name string) *Upstream {
 	if m == nil {
 		return nil
 	}
-	return &Upstream{duration: m.upstreamDuration.WithLabelValues(name), retries: m.retries.WithLabelValues(name)}
+	return &Upstream{duration: m.upstreamDuration.WithLabelValues(name), retries: m.retries.WithLabelValues(name),
+		ejections: m.ejections.WithLabelValues(name)}
+}
+
+// Ejected counts an ejection of one of the upstream's targets.
+func (u *Upstream) Ejected() {
+	if u != nil {
+		u.ejections.Inc()
+	}
 }
 
 // ObserveAttempt records one attempt's time to response headers and, for a

@@ -157,6 +157,7 @@ func (t *Target) eject(c *outlierConfig, now int64, last Outcome) {
 		return
 	}
 	t.ejections++
+	t.pool.metrics.Ejected()
 	d := c.ejectionTime(t.ejections)
 	reason := fmt.Sprintf("%d consecutive failures, last %s", t.fails, last)
 	t.fails, t.streak = 0, 0
@@ -171,6 +172,7 @@ func (t *Target) eject(c *outlierConfig, now int64, last Outcome) {
 // twice the previous time. t.mu is held.
 func (t *Target) reeject(c *outlierConfig, now int64, last Outcome) {
 	t.ejections++
+	t.pool.metrics.Ejected()
 	d := c.ejectionTime(t.ejections)
 	t.ejectedUntil.Store(now + d.Nanoseconds())
 	t.probeAt.Store(0)

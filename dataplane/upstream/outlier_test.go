@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/pingap-go/pingap/dataplane/observe"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -477,5 +480,27 @@ func TestObserveNoAllocations(t *testing.T) {
 	tg := u.targets[0]
 	if allocs := testing.AllocsPerRun(1000, func() { tg.Observe(Success) }); allocs != 0 {
 		t.Errorf("Observe(Success) allocates %v times", allocs)
+	}
+}
+
+// Ejections are counted in pingap_upstream_ejections_total.
+func TestEjectionsCounted(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m := observe.NewMetrics(reg)
+	u, err := New("api", &pb.Upstream{Addrs: addrsN(4), OutlierDetection: od(2, 10*time.Second, time.Minute, 50)},
+		Options{Metrics: m.Upstream("api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	observeN(u.targets[0], ServerError, 2)
+	observeN(u.targets[1], ServerError, 1) // not yet ejected
+	want := `# HELP pingap_upstream_ejections_total Targets ejected by outlier detection (a failed half-open probe ejects again), by upstream.
+# TYPE pingap_upstream_ejections_total counter
+pingap_upstream_ejections_total{upstream="api"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "pingap_upstream_ejections_total"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pingap-go/pingap/dataplane/observe"
 )
 
 // Target is one backend of an upstream: an address, a weight, and the runtime
@@ -59,9 +61,10 @@ const (
 
 // pool is the state the targets of one upstream share.
 type pool struct {
-	name   string
-	logger *slog.Logger
-	now    func() time.Time
+	name    string
+	logger  *slog.Logger
+	now     func() time.Time
+	metrics *observe.Upstream // counts ejections; nil counts nothing
 	// outlier is the outlier detection config; nil when disabled.
 	outlier *outlierConfig
 	// probeTTL is how long a claimed half-open probe slot stays taken

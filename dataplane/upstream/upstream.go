@@ -88,7 +88,7 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 	}
 	opts = opts.withDefaults()
 	logger := opts.Logger
-	p := &pool{name: name, logger: logger, now: opts.Now}
+	p := &pool{name: name, logger: logger, now: opts.Now, metrics: opts.Metrics}
 	targets, err := parseTargets(prefix, cfg.GetAddrs(), p)
 	if err != nil {
 		return nil, err
