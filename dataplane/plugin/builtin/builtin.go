@@ -6,6 +6,7 @@ import (
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	"github.com/pingap-go/pingap/dataplane/plugin/acceptencoding"
 	"github.com/pingap-go/pingap/dataplane/plugin/basicauth"
+	"github.com/pingap-go/pingap/dataplane/plugin/cache"
 	"github.com/pingap-go/pingap/dataplane/plugin/combinedauth"
 	"github.com/pingap-go/pingap/dataplane/plugin/compression"
 	"github.com/pingap-go/pingap/dataplane/plugin/cors"
@@ -53,5 +54,6 @@ func Registry() *plugin.Registry {
 	compression.Register(r)
 	acceptencoding.Register(r)
 	subfilter.Register(r)
+	cache.Register(r)
 	return r
 }
