@@ -147,6 +147,8 @@ type Cache struct {
 	// labels holds each X-Cache value as a header value, shared by every
 	// response (never modified).
 	labels map[string][]string
+	// events count each X-Cache value in the plugin's metrics.
+	events map[string]func()
 }
 
 // NewCache builds a cache instance from its options.
@@ -155,14 +157,16 @@ func NewCache(ctx plugin.BuildContext, cfg *pb.CachePlugin) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{opts: o, now: ctx.Clock(), clientIP: ctx.ClientIP, labels: map[string][]string{}}
+	c := &Cache{opts: o, now: ctx.Clock(), clientIP: ctx.ClientIP, labels: map[string][]string{}, events: map[string]func(){}}
 	if c.clientIP == nil {
 		c.clientIP = plugin.PeerIP
 	}
 	for _, l := range []string{LabelHit, LabelMiss, LabelExpired, LabelRevalidated, LabelBypass, LabelPass} {
 		c.labels[l] = []string{l}
+		c.events[l] = ctx.Count(strings.ToLower(l))
 	}
 	c.store = newStore(o.maxSize, &c.stats)
+	c.store.evicted = ctx.Count("eviction")
 	return c, nil
 }
 
@@ -213,6 +217,9 @@ func (c *Cache) label(l string) []string {
 		s.bypass.Add(1)
 	case LabelPass:
 		s.pass.Add(1)
+	}
+	if count := c.events[l]; count != nil {
+		count()
 	}
 	return c.labels[l]
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingap-go/pingap/dataplane/plugin"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -342,4 +343,27 @@ func TestAuthorizedPublicResponse(t *testing.T) {
 	f := newFixture(t, &pb.CachePlugin{}, fixed(200, "shared", "Cache-Control: public, max-age=60"))
 	f.want(f.do("GET", "/p", "Authorization: Basic eDp5"), 200, LabelMiss, "shared", 1)
 	f.want(f.do("GET", "/p"), 200, LabelHit, "shared", 1)
+}
+
+// Answers and evictions reach the plugin's event counters (the metrics).
+func TestEventCounters(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	events := map[string]int{}
+	c, err := NewCache(plugin.BuildContext{Counter: func(event string) func() {
+		return func() { mu.Lock(); events[event]++; mu.Unlock() }
+	}}, &pb.CachePlugin{MaxSize: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &origin{handle: fixed(200, strings.Repeat("x", 1500), "Cache-Control: max-age=60")}
+	h := c.Middleware(up)
+	for _, path := range []string{"/a", "/a", "/b", "/c", "/d"} { // the fourth body overflows 4 KiB
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if events["miss"] != 4 || events["hit"] != 1 || events["eviction"] < 1 {
+		t.Fatalf("events %v, want 4 misses, 1 hit and an eviction", events)
+	}
 }

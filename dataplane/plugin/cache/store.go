@@ -91,6 +91,7 @@ type store struct {
 	gen     uint64
 	flights map[string]*flight
 	stats   *counters
+	evicted func() // counts an eviction in the metrics; nil counts nothing
 }
 
 func newStore(maxBytes int64, stats *counters) *store {
@@ -176,6 +177,9 @@ func (s *store) add(e *entry) {
 		}
 		s.account(old, -1)
 		s.stats.evictions.Add(1)
+		if s.evicted != nil {
+			s.evicted()
+		}
 	}
 }
 
