@@ -59,6 +59,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 type limiter struct {
 	key     keyFunc
 	message string
+	limited func() // counts a refusal in the metrics
 	// limit is RateLimit-Limit's value (max).
 	limit string
 	// rate or flight is set, by type.
@@ -84,7 +85,8 @@ func build(ctx plugin.BuildContext, c *pb.LimitPlugin) (*limiter, error) {
 	if idle <= 0 {
 		idle = DefaultIdleTimeout
 	}
-	l := &limiter{key: key, message: c.GetMessage(), limit: strconv.FormatUint(uint64(c.GetMax()), 10)}
+	l := &limiter{key: key, message: c.GetMessage(), limit: strconv.FormatUint(uint64(c.GetMax()), 10),
+		limited: ctx.Count("limited")}
 	if l.message == "" {
 		l.message = DefaultMessage
 	}
@@ -145,6 +147,7 @@ func (l *limiter) refuse(w http.ResponseWriter, remaining, reset, retryAfter int
 	h := w.Header()
 	setHeaders(h, l.limit, remaining, reset)
 	h[headerRetryAfter] = []string{strconv.Itoa(retryAfter)}
+	l.limited()
 	plugin.Answer(w, http.StatusTooManyRequests, l.message)
 }
 

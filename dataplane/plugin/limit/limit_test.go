@@ -501,3 +501,22 @@ func TestHeadersOnForwardedResponse(t *testing.T) {
 		t.Fatalf("headers %v", got)
 	}
 }
+
+// Refusals reach the plugin's "limited" counter (the metrics).
+func TestLimitedCounted(t *testing.T) {
+	t.Parallel()
+	limited := 0
+	ctx := plugin.BuildContext{Now: newFakeClock().now, Counter: func(event string) func() {
+		if event != "limited" {
+			t.Errorf("unexpected event %q", event)
+		}
+		return func() { limited++ }
+	}}
+	h := mustBuild(t, ctx, &pb.LimitPlugin{Max: 2, Interval: durationpb.New(time.Minute)}).middleware(next)
+	for range 5 {
+		serve(h, httptest.NewRequest(http.MethodGet, "/", nil))
+	}
+	if limited != 3 {
+		t.Fatalf("%d refusals counted, want 3", limited)
+	}
+}
