@@ -17,14 +17,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/pingap-go/pingap/controlplane"
 	"github.com/pingap-go/pingap/dataplane/agent"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/testprom"
 )
 
 // failingApplier applies every snapshot but the one whose settings.name
@@ -72,56 +69,11 @@ func runAgent(t *testing.T, addr, cluster, id string, app agent.Applier) (stop f
 	return stop
 }
 
-type families map[string]*dto.MetricFamily
+type families = testprom.Families
 
 // scrape reads and parses the replica's /metrics.
 func scrape(t *testing.T, addr string) families {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
-	}
-	return fams
-}
-
-// value returns the counter, gauge or histogram count of the sample of
-// family name whose labels include want; -1 when there is none.
-func (f families) value(name string, want ...string) float64 {
-	fam := f[name]
-	if fam == nil {
-		return -1
-	}
-next:
-	for _, m := range fam.GetMetric() {
-		have := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if have[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue()
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount())
-		}
-	}
-	return -1
+	return testprom.MustScrape(t, "http://"+addr+"/metrics")
 }
 
 // expect is a sample's expected value.
@@ -133,11 +85,11 @@ type expect struct {
 
 func (e expect) String() string { return fmt.Sprintf("%s%v", e.name, e.labels) }
 
-// mismatch describes the first expectation fams does not meet ("" when all
+// mismatch describes the first expectation f does not meet ("" when all
 // hold).
-func (f families) mismatch(exps []expect) string {
+func mismatch(f families, exps []expect) string {
 	for _, e := range exps {
-		if got := f.value(e.name, e.labels...); got != e.want {
+		if got := f.Value(e.name, e.labels...); got != e.want {
 			return fmt.Sprintf("%s = %v, want %v", e, got, e.want)
 		}
 	}
@@ -151,7 +103,7 @@ func waitMetrics(t *testing.T, addr, what string, exps ...expect) families {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		fams := scrape(t, addr)
-		last := fams.mismatch(exps)
+		last := mismatch(fams, exps)
 		if last == "" {
 			return fams
 		}
@@ -236,7 +188,7 @@ func TestMetrics(t *testing.T) {
 	}
 	fams := waitMetrics(t, m, "first version converged", nodes("SYNCED", 2),
 		expect{"pingap_controlplane_convergence_seconds", c, 1})
-	if msg := fams.mismatch([]expect{
+	if msg := mismatch(fams, []expect{
 		{"pingap_controlplane_pushes_total", c, 2},
 		{"pingap_controlplane_acks_total", c, 2},
 		{"pingap_controlplane_nacks_total", c, 0},
@@ -249,7 +201,7 @@ func TestMetrics(t *testing.T) {
 		t.Error("after the first apply: " + msg)
 	}
 	for _, op := range []string{"get", "put", "txn", "lease_grant", "watch_start"} {
-		if n := fams.value("pingap_controlplane_etcd_request_duration_seconds", "operation", op); n < 1 {
+		if n := fams.Value("pingap_controlplane_etcd_request_duration_seconds", "operation", op); n < 1 {
 			t.Errorf("etcd operation %q: %v requests timed, want some", op, n)
 		}
 	}
@@ -298,17 +250,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
-	list := make([]*dto.MetricFamily, 0, len(fams))
-	for _, f := range fams {
-		list = append(list, f)
-	}
-	problems, err := promlint.NewWithMetricFamilies(list).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	fams.Lint(t)
 }
 
 // With two replicas on one etcd, node gauges add up over replicas: each

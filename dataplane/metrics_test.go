@@ -9,61 +9,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
+	"github.com/pingap-go/pingap/internal/testprom"
 )
 
-// scrape reads the status port's /metrics and parses it.
-func scrape(t *testing.T, admin string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get("http://" + admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %d", resp.StatusCode)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
-	}
-	return fams
-}
-
-// value finds the sample of family name whose labels include want, and
-// returns its counter, gauge or histogram-count value (-1 if absent).
-func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	f := fams[name]
-	if f == nil {
-		return -1
-	}
-next:
-	for _, m := range f.GetMetric() {
-		have := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		for k, v := range want {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue()
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount())
-		}
-	}
-	return -1
+// scrape reads the status port's /metrics.
+func scrape(t *testing.T, admin string) testprom.Families {
+	return testprom.MustScrape(t, "http://"+admin+"/metrics")
 }
 
 // The status port's /metrics moves with real traffic and config pushes,
@@ -97,29 +50,29 @@ upstream = "dead"
 	fams := scrape(t, admin)
 	for _, tt := range []struct {
 		name   string
-		labels map[string]string
+		labels []string
 		want   float64
 	}{
-		{"pingap_http_requests_total", map[string]string{"server": "s", "location": "l", "upstream": "b", "status_class": "2xx"}, 3},
-		{"pingap_http_requests_total", map[string]string{"server": "s", "location": "", "status_class": "4xx"}, 1},
-		{"pingap_http_requests_total", map[string]string{"server": "s", "location": "dead", "upstream": "dead", "status_class": "5xx"}, 1},
-		{"pingap_http_request_duration_seconds", map[string]string{"server": "s", "location": "l"}, 3},
-		{"pingap_upstream_response_duration_seconds", map[string]string{"upstream": "b"}, 3},
-		{"pingap_upstream_response_duration_seconds", map[string]string{"upstream": "dead"}, 2},
-		{"pingap_upstream_retries_total", map[string]string{"upstream": "dead"}, 1},
-		{"pingap_config_applies_total", map[string]string{"result": "success"}, 1},
-		{"pingap_config_info", map[string]string{"name": "first", "hash": dp.Current().Hash()}, 1},
-		{"pingap_upstream_target_healthy", map[string]string{"upstream": "b", "target": be}, 1},
+		{"pingap_http_requests_total", []string{"server", "s", "location", "l", "upstream", "b", "status_class", "2xx"}, 3},
+		{"pingap_http_requests_total", []string{"server", "s", "location", "", "status_class", "4xx"}, 1},
+		{"pingap_http_requests_total", []string{"server", "s", "location", "dead", "upstream", "dead", "status_class", "5xx"}, 1},
+		{"pingap_http_request_duration_seconds", []string{"server", "s", "location", "l"}, 3},
+		{"pingap_upstream_response_duration_seconds", []string{"upstream", "b"}, 3},
+		{"pingap_upstream_response_duration_seconds", []string{"upstream", "dead"}, 2},
+		{"pingap_upstream_retries_total", []string{"upstream", "dead"}, 1},
+		{"pingap_config_applies_total", []string{"result", "success"}, 1},
+		{"pingap_config_info", []string{"name", "first", "hash", dp.Current().Hash()}, 1},
+		{"pingap_upstream_target_healthy", []string{"upstream", "b", "target", be}, 1},
 		{"pingap_http_requests_in_flight", nil, 0},
 	} {
-		if got := value(fams, tt.name, tt.labels); got != tt.want {
+		if got := fams.Value(tt.name, tt.labels...); got != tt.want {
 			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
 		}
 	}
-	if got := value(fams, "pingap_http_response_body_bytes_total", map[string]string{"server": "s"}); got < float64(3*len("one /ok")) {
+	if got := fams.Value("pingap_http_response_body_bytes_total", "server", "s"); got < float64(3*len("one /ok")) {
 		t.Errorf("response bytes %v, want at least the three bodies", got)
 	}
-	if got := value(fams, "pingap_connections_active", map[string]string{"listener": addr}); got < 0 {
+	if got := fams.Value("pingap_connections_active", "listener", addr); got < 0 {
 		t.Error("no pingap_connections_active for the listener")
 	}
 
@@ -135,35 +88,21 @@ upstream = "dead"
 	fams = scrape(t, admin)
 	for _, tt := range []struct {
 		name   string
-		labels map[string]string
+		labels []string
 		want   float64
 	}{
-		{"pingap_config_applies_total", map[string]string{"result": "success"}, 2},
-		{"pingap_config_applies_total", map[string]string{"result": "failure"}, 1},
-		{"pingap_config_info", map[string]string{"name": "second"}, 1},
-		{"pingap_config_info", map[string]string{"name": "first"}, -1},
-		{"pingap_http_requests_total", map[string]string{"location": "l", "status_class": "2xx"}, 4},
+		{"pingap_config_applies_total", []string{"result", "success"}, 2},
+		{"pingap_config_applies_total", []string{"result", "failure"}, 1},
+		{"pingap_config_info", []string{"name", "second"}, 1},
+		{"pingap_config_info", []string{"name", "first"}, -1},
+		{"pingap_http_requests_total", []string{"location", "l", "status_class", "2xx"}, 4},
 	} {
-		if got := value(fams, tt.name, tt.labels); got != tt.want {
+		if got := fams.Value(tt.name, tt.labels...); got != tt.want {
 			t.Errorf("after the push: %s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
 		}
 	}
 
-	problems, err := promlint.NewWithMetricFamilies(mapValues(fams)).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
-}
-
-func mapValues(m map[string]*dto.MetricFamily) []*dto.MetricFamily {
-	out := make([]*dto.MetricFamily, 0, len(m))
-	for _, f := range m {
-		out = append(out, f)
-	}
-	return out
+	fams.Lint(t)
 }
 
 // Plugins count their events: a refused request shows in
@@ -189,10 +128,10 @@ func TestPluginEventMetrics(t *testing.T) {
 		}
 	}
 	fams := scrape(t, admin)
-	if got := value(fams, "pingap_plugin_events_total", map[string]string{"plugin": "keys", "category": "key_auth", "event": "refused"}); got != 3 {
+	if got := fams.Value("pingap_plugin_events_total", "plugin", "keys", "category", "key_auth", "event", "refused"); got != 3 {
 		t.Fatalf("refused events %v, want 3", got)
 	}
-	if got := value(fams, "pingap_http_requests_total", map[string]string{"location": "l", "upstream": "b", "status_class": "4xx"}); got != 3 {
+	if got := fams.Value("pingap_http_requests_total", "location", "l", "upstream", "b", "status_class", "4xx"); got != 3 {
 		t.Fatalf("4xx requests %v, want 3 (answered by the plugin, counted on the location)", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
 
 const base = "/api/v1/clusters/prod"
@@ -395,7 +396,7 @@ func TestHealth(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := newAPI(t, newMemStore(), Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Tokens: []Token{{Secret: "admin-secret", Role: RoleAdmin, Name: "ci"}, {Secret: "read-secret", Role: RoleRead, Name: "dashboard"}},
@@ -449,7 +450,7 @@ func TestAuth(t *testing.T) {
 
 func TestNoAuth(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	api := newAPI(t, newMemStore(), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "admin API without authentication") {
 		t.Errorf("no warning about the missing authentication:\n%s", logs)

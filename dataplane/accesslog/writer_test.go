@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -19,29 +18,12 @@ import (
 
 	"github.com/pingap-go/pingap/dataplane/observe"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
 
 // guard bounds every wait of these tests; it only turns a hang into a
 // failure.
 const guard = 20 * time.Second
-
-// syncBuffer is an io.Writer safe for the writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // numbered returns a logger whose lines are the X-N header of the request,
 // and a function that logs line n.
@@ -81,7 +63,7 @@ func wantLines(t *testing.T, out string, first, n int) {
 // flush interval that never elapses: Close writes them all, in order.
 func TestWriterOrderAndCloseDrains(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	reg := prometheus.NewRegistry()
 	m := observe.NewMetrics(reg)
 	w := NewWriter(nil, WriterOptions{Stdout: &out, FlushInterval: time.Hour, Written: m.AccessLogWritten(), Dropped: m.AccessLogDropped()})
@@ -106,7 +88,7 @@ func TestWriterOrderAndCloseDrains(t *testing.T) {
 // Close once the flush interval passed.
 func TestWriterFlushesPeriodically(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := NewWriter(nil, WriterOptions{Stdout: &out, FlushInterval: 10 * time.Millisecond})
 	defer w.Close()
 	numbered(t, w)(7)
@@ -126,7 +108,7 @@ type stalledWriter struct {
 	release chan struct{}
 	once    sync.Once
 	writing atomic.Bool // a Write is in progress
-	out     syncBuffer
+	out     syncbuf.Buffer
 }
 
 func (s *stalledWriter) Write(p []byte) (int, error) {
@@ -189,7 +171,7 @@ func TestWriterFullQueueDrops(t *testing.T) {
 
 func TestWriterCloseTwiceAndLogAfterClose(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := NewWriter(nil, WriterOptions{Stdout: &out})
 	log := numbered(t, w)
 	log(1)
@@ -271,7 +253,7 @@ func (f *failingWriter) Write([]byte) (int, error) {
 func TestWriterErrorsLoggedOncePerMinute(t *testing.T) {
 	t.Parallel()
 	fw := &failingWriter{calls: make(chan struct{}), proceed: make(chan struct{})}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	var now atomic.Pointer[time.Time]
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now.Store(&start)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
 
 func TestBackoffDelay(t *testing.T) {
@@ -393,7 +394,7 @@ func TestCorruptCacheIgnored(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			app := &fakeApplier{}
 			loaded, err := New(app, Options{CacheDir: filepath.Dir(path), Logger: testLogger(&logs)}).Boot()
 			if loaded || err != nil || len(app.names()) != 0 {
@@ -433,7 +434,7 @@ func TestUnreadableCacheIgnored(t *testing.T) {
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	loaded, err := New(&fakeApplier{}, Options{CacheDir: dir, Logger: testLogger(&logs)}).Boot()
 	if loaded || err != nil {
 		t.Fatalf("Boot = %v, %v", loaded, err)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
 
 func TestH2PriorKnowledgeHandOff(t *testing.T) {
@@ -453,27 +455,9 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestPanics(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	_, addr := startServer(t, Config{
 		ErrorLog: slog.New(slog.NewTextHandler(&logs, nil)),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

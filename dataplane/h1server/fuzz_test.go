@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"github.com/pingap-go/pingap/config"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -12,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 // parseRaw runs the server's head parser and, for an accepted request, its

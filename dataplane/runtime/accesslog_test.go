@@ -1,37 +1,18 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/observe"
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
-
-// lockedBuffer is the access log output of these tests.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // accessLogConfig is a config whose server "logged" logs in format and
 // whose server "quiet" does not; output is the [settings.access_log]
@@ -76,7 +57,7 @@ func logOne(t *testing.T, rt *Runtime, server, id string) {
 
 func TestAccessLogWiring(t *testing.T) {
 	t.Parallel()
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	opts := Options{AccessLogOut: &out}
 
 	rt := buildWith(t, accessLogConfig("json", "queue_size = 16"), nil, opts)

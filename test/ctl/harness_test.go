@@ -11,17 +11,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pingap-go/pingap/internal/testbin"
+
+	"github.com/pingap-go/pingap/internal/syncbuf"
 	"github.com/pingap-go/pingap/internal/testbackend"
 )
 
@@ -38,30 +39,12 @@ func TestMain(m *testing.M) { testbin.Main(m, "ctl", "pingap", "pingapctl", "tes
 // binPath is the path of a binary TestMain built.
 func binPath(name string) string { return testbin.Path("ctl", name) }
 
-// syncBuffer is a goroutine-safe byte buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a running child process. Its stderr is its JSON log.
 type proc struct {
 	t              testing.TB
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 	firstLine      chan string // the first stdout line
 	done           chan struct{}
 }
@@ -70,7 +53,7 @@ type proc struct {
 // output logged if the test failed.
 func startProc(t testing.TB, name, bin, dir string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, stdout: &syncBuffer{}, stderr: &syncBuffer{},
+	p := &proc{t: t, name: name, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
 		firstLine: make(chan string, 1), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir

@@ -1,7 +1,6 @@
 package jwtauth
 
 import (
-	"bytes"
 	"crypto"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
 
 // jwksServer serves a key set it can change, and can be down.
@@ -188,24 +188,6 @@ func TestJWKSKeysByKid(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the refresher's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A key set that is down when the config is built does not fail the build:
 // tokens are refused until it answers.
 func TestJWKSDownAtBuild(t *testing.T) {
@@ -216,7 +198,7 @@ func TestJWKSDownAtBuild(t *testing.T) {
 	js.down.Store(true)
 	srv := httptest.NewServer(js)
 	t.Cleanup(srv.Close)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	ctx := newFakeClock().ctx(t)
 	ctx.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	start := time.Now()
