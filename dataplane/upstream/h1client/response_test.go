@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,10 @@ func FuzzChunkedBody(f *testing.F) {
 		want, stdErr := io.ReadAll(std.Body)
 
 		got, ownErr := readChunkedVia(t, head, chunked)
+		if ownErr == nil && stdErr != nil && strings.Contains(stdErr.Error(), "invalid byte in chunk length") &&
+			bwsBeforeExt.Match(chunked) {
+			t.Skip() // RFC 9112 allows whitespace before a chunk extension; net/http refuses it (see TestChunkExtensionBWS)
+		}
 		if ownErr == nil && stdErr != nil {
 			t.Fatalf("own reader accepted what net/http rejects (%v): %q", stdErr, chunked)
 		}
@@ -101,6 +106,24 @@ func FuzzChunkedBody(f *testing.F) {
 			t.Fatalf("own %q, std %q", got, want)
 		}
 	})
+}
+
+// bwsBeforeExt finds a chunk-size line with whitespace before its
+// extension ("1 ;x").
+var bwsBeforeExt = regexp.MustCompile(`(?m)^[0-9a-fA-F]+[ \t]+;`)
+
+// RFC 9112 section 7.1.1 allows optional whitespace (BWS) before a chunk
+// extension's ";". net/http refuses it; the client accepts it, as it is
+// valid from an upstream, and reads the same body.
+func TestChunkExtensionBWS(t *testing.T) {
+	head := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	got, err := readChunkedVia(t, head, []byte("3 \t;name=v\r\nabc\r\n0\r\n\r\n"))
+	if err != nil || string(got) != "abc" {
+		t.Fatalf("read %q, %v; want abc", got, err)
+	}
+	if _, err := readChunkedVia(t, head, []byte("3 x\r\nabc\r\n0\r\n\r\n")); err == nil {
+		t.Fatal("whitespace followed by something else than an extension was accepted")
+	}
 }
 
 // readChunkedVia serves head+body on a scripted server and reads the body
