@@ -29,11 +29,13 @@ const Category = "compression"
 // DefaultMinLength is the smallest body compressed when min_length is 0.
 const DefaultMinLength = 1024
 
-// DefaultContentTypes are the types compressed when content_types is
+// DefaultContentTypes returns the types compressed when content_types is
 // empty: prefixes, and "+json"/"+xml" suffixes.
-var DefaultContentTypes = []string{
-	"text/", "application/json", "application/javascript", "application/xml",
-	"application/wasm", "image/svg+xml", "+json", "+xml",
+func DefaultContentTypes() []string {
+	return []string{
+		"text/", "application/json", "application/javascript", "application/xml",
+		"application/wasm", "image/svg+xml", "+json", "+xml",
+	}
 }
 
 // Register adds the plugin to r.
@@ -89,7 +91,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}
 	types := c.GetContentTypes()
 	if len(types) == 0 {
-		types = DefaultContentTypes
+		types = DefaultContentTypes()
 	}
 	var err error
 	if comp.types, err = config.ParseMediaTypes(types); err != nil {

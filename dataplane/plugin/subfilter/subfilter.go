@@ -32,8 +32,9 @@ import (
 // Category is the plugin's category name.
 const Category = "sub_filter"
 
-// DefaultContentTypes are the types filtered when content_types is empty.
-var DefaultContentTypes = []string{"text/html"}
+// DefaultContentTypes returns the types filtered when content_types is
+// empty.
+func DefaultContentTypes() []string { return []string{"text/html"} }
 
 // RegexWindow is how far past its start a regex match is looked for, and
 // so the most a regex rule holds back between writes (minus one byte).
@@ -82,7 +83,7 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 	}
 	types := c.GetContentTypes()
 	if len(types) == 0 {
-		types = DefaultContentTypes
+		types = DefaultContentTypes()
 	}
 	var err error
 	if f.types, err = config.ParseMediaTypes(types); err != nil {
