@@ -65,12 +65,12 @@ func TestAccessLogWiring(t *testing.T) {
 		t.Error("a server without access_log has a logger")
 	}
 	logOne(t, rt, "logged", "one")
-	w := rt.accessLog
+	w := rt.accessLog.v
 
 	// The same output: the writer carries over and the old runtime's
 	// retirement leaves it open.
 	next := buildWith(t, accessLogConfig("{request_id} {status}", "queue_size = 16"), rt, opts)
-	if next.accessLog != w {
+	if next.accessLog.v != w {
 		t.Fatal("an unchanged settings.access_log built a new writer")
 	}
 	rt.Release(next)
@@ -82,7 +82,7 @@ func TestAccessLogWiring(t *testing.T) {
 	// Another output: a new writer; retiring the old runtime closes the
 	// old writer after writing what it queued.
 	third := buildWith(t, accessLogConfig("{request_id}", "queue_size = 32"), next, opts)
-	if third.accessLog == w || third.accessLog == nil {
+	if third.accessLog == nil || third.accessLog.v == w {
 		t.Fatal("a changed settings.access_log kept the old writer")
 	}
 	next.Release(third)
@@ -122,5 +122,31 @@ func TestAccessLogNotStartedWithoutLoggingServer(t *testing.T) {
 		if s.AccessLog != nil {
 			t.Errorf("server %s has an access logger", name)
 		}
+	}
+}
+
+// A writer carried over two reloads stays open until the last runtime that
+// holds it is released, whatever order the releases come in.
+func TestAccessLogHeldUntilLastRelease(t *testing.T) {
+	t.Parallel()
+	var out syncbuf.Buffer
+	opts := Options{AccessLogOut: &out}
+	first := buildWith(t, accessLogConfig("{request_id}", ""), nil, opts)
+	second := buildWith(t, accessLogConfig("{request_id} {status}", ""), first, opts) // same output: carried
+	third := buildWith(t, accessLogConfig("{request_id}", "queue_size = 8"), second, opts)
+	w := first.accessLog.v
+	first.Release(third) // first's requests drained; second's may still run
+	logOne(t, second, "logged", "still-open")
+	if w.Dropped() != 0 {
+		t.Fatal("the writer closed while a runtime still held it")
+	}
+	second.Release(third)
+	logOne(t, second, "logged", "after-close")
+	if w.Dropped() != 1 {
+		t.Fatalf("dropped %d after the last holder let go, want 1 (the writer is closed)", w.Dropped())
+	}
+	third.Release(nil)
+	if !strings.Contains(out.String(), "still-open 204") {
+		t.Fatalf("output %q lacks the line logged before the close", out.String())
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -61,10 +63,36 @@ type Runtime struct {
 	hash      string
 	servers   map[string]*Server
 	upstreams map[string]*upstream.Upstream
-	plugins   map[string]*pluginInstance
-	tracer    *tracing.Tracer   // nil without settings.tracing
-	accessLog *accesslog.Writer // nil when no server logs
+	plugins   map[string]*shared[*pluginInstance]
+	tracer    *shared[*tracing.Tracer]   // nil without settings.tracing
+	accessLog *shared[*accesslog.Writer] // nil when no server logs
 	grace     time.Duration
+	released  sync.Once
+}
+
+// shared is a resource that runtimes carry over from one to the next (a
+// plugin instance, the tracer, the access log writer). Each runtime that
+// holds it counts, and the last one to let go closes it, in whatever order
+// a quick series of reloads releases them.
+type shared[T any] struct {
+	v     T
+	refs  atomic.Int32
+	close func(T)
+}
+
+func share[T any](v T, closeFn func(T)) *shared[T] { return &shared[T]{v: v, close: closeFn} }
+
+// hold adds a holder.
+func (s *shared[T]) hold() *shared[T] {
+	s.refs.Add(1)
+	return s
+}
+
+// drop removes a holder and closes the resource when it was the last.
+func (s *shared[T]) drop() {
+	if s.refs.Add(-1) == 0 {
+		s.close(s.v)
+	}
 }
 
 // pluginInstance is a built plugin, kept so that a reload which does not
@@ -145,7 +173,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 		hash:      config.Hash(snap),
 		servers:   map[string]*Server{},
 		upstreams: map[string]*upstream.Upstream{},
-		plugins:   map[string]*pluginInstance{},
+		plugins:   map[string]*shared[*pluginInstance]{},
 		grace:     durationOr(settings.GetGracePeriod().AsDuration(), DefaultGracePeriod),
 	}
 	defer func() {
@@ -198,7 +226,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 			return nil, err
 		}
 		if rt.tracer != nil {
-			s.Entry = rt.tracer.Wrap(s.Handler, func(r *http.Request) string { return trusted.RequestClientIP(r).String() })
+			s.Entry = rt.tracer.v.Wrap(s.Handler, func(r *http.Request) string { return trusted.RequestClientIP(r).String() })
 		}
 		if s.AccessLog, err = rt.serverAccessLog(name, trusted, opts); err != nil {
 			return nil, err
@@ -216,14 +244,14 @@ func (rt *Runtime) buildTracer(prev *Runtime, opts Options) error {
 		return nil
 	}
 	if prev != nil && prev.tracer != nil && proto.Equal(prev.snapshot.GetSettings().GetTracing(), cfg) {
-		rt.tracer = prev.tracer
+		rt.tracer = prev.tracer.hold()
 		return nil
 	}
 	t, err := tracing.New(cfg, opts.Tracing)
 	if err != nil {
 		return err
 	}
-	rt.tracer = t
+	rt.tracer = share(t, (*tracing.Tracer).Close).hold()
 	return nil
 }
 
@@ -240,13 +268,14 @@ func (rt *Runtime) buildAccessLog(prev *Runtime, opts Options, logger *slog.Logg
 	}
 	cfg := rt.snapshot.GetSettings().GetAccessLog()
 	if prev != nil && prev.accessLog != nil && sameOutput(prev.snapshot.GetSettings().GetAccessLog(), cfg) {
-		rt.accessLog = prev.accessLog
+		rt.accessLog = prev.accessLog.hold()
 		return
 	}
-	rt.accessLog = accesslog.NewWriter(cfg, accesslog.WriterOptions{
+	w := accesslog.NewWriter(cfg, accesslog.WriterOptions{
 		Stdout: opts.AccessLogOut, Logger: logger.With("component", "access_log"),
 		Dropped: opts.Metrics.AccessLogDropped(), Written: opts.Metrics.AccessLogWritten(),
 	})
+	rt.accessLog = share(w, func(w *accesslog.Writer) { _ = w.Close() }).hold()
 }
 
 // sameOutput reports whether two settings.access_log are the same output;
@@ -276,7 +305,7 @@ func (rt *Runtime) serverAccessLog(name string, trusted *proxy.TrustedProxies, o
 	if err != nil {
 		return nil, fmt.Errorf("servers.%s.access_log: %w", name, err)
 	}
-	return rt.accessLog.Logger(f), nil
+	return rt.accessLog.v.Logger(f), nil
 }
 
 func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.TrustedProxies,
@@ -347,8 +376,8 @@ func (rt *Runtime) buildPlugins(prev *Runtime, opts Options, logger *slog.Logger
 	for _, name := range slices.Sorted(maps.Keys(rt.snapshot.GetPlugins())) {
 		cfg := rt.snapshot.GetPlugins()[name]
 		if sameTrust {
-			if old := prev.plugins[name]; old != nil && proto.Equal(old.cfg, cfg) && rt.keeps(old.uses) {
-				rt.plugins[name] = old
+			if old := prev.plugins[name]; old != nil && proto.Equal(old.v.cfg, cfg) && rt.keeps(old.v.uses) {
+				rt.plugins[name] = old.hold()
 				continue
 			}
 		}
@@ -374,7 +403,7 @@ func (rt *Runtime) buildPlugins(prev *Runtime, opts Options, logger *slog.Logger
 			continue
 		}
 		inst.mw = mw
-		rt.plugins[name] = inst
+		rt.plugins[name] = share(inst, (*pluginInstance).close).hold()
 	}
 	return errors.Join(errs...)
 }
@@ -394,7 +423,7 @@ func (rt *Runtime) pick(names []string) []plugin.Middleware {
 	out := make([]plugin.Middleware, 0, len(names))
 	for _, n := range names {
 		if p := rt.plugins[n]; p != nil {
-			out = append(out, p.mw)
+			out = append(out, p.v.mw)
 		}
 	}
 	return out
@@ -422,20 +451,21 @@ func (rt *Runtime) poolSize() int {
 	return upstream.DefaultPoolSize
 }
 
-// release closes what rt holds that other does not share.
+// release closes rt's upstreams that other does not share and lets go of
+// rt's shared resources (once).
 func (rt *Runtime) release(other *Runtime) {
 	rt.closeUpstreams(other)
-	for name, p := range rt.plugins {
-		if other == nil || other.plugins[name] != p {
-			p.close()
+	rt.released.Do(func() { // rt lets go of its shared resources once
+		for _, p := range rt.plugins {
+			p.drop()
 		}
-	}
-	if rt.tracer != nil && (other == nil || other.tracer != rt.tracer) {
-		rt.tracer.Close()
-	}
-	if rt.accessLog != nil && (other == nil || other.accessLog != rt.accessLog) {
-		_ = rt.accessLog.Close()
-	}
+		if rt.tracer != nil {
+			rt.tracer.drop()
+		}
+		if rt.accessLog != nil {
+			rt.accessLog.drop()
+		}
+	})
 }
 
 // closeUpstreams closes rt's upstreams that other does not share.
@@ -459,10 +489,11 @@ func (rt *Runtime) Retire(next *Runtime) {
 	rt.closeUpstreams(next)
 }
 
-// Release frees everything rt holds that next does not carry over:
-// upstreams, plugin instances (their cleanups), the tracer (queued spans are
-// sent) and the access log writer (queued lines are written). Call it once
-// rt's requests drained, or with nil on shutdown.
+// Release closes the upstreams rt holds that next does not carry over, and
+// lets go of rt's plugin instances, tracer and access log writer: each is
+// closed (cleanups run, queued spans and lines are sent) once no runtime
+// holds it any more. Call it once rt's requests drained, or with nil on
+// shutdown; later calls do nothing more than Retire.
 func (rt *Runtime) Release(next *Runtime) {
 	if rt == nil {
 		return
