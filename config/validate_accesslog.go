@@ -60,6 +60,7 @@ const (
 	AccessLogLocation                          // {:location}: the matched location's name
 	AccessLogServer                            // {:server}: the server's name
 	AccessLogAttempts                          // {:attempts}: attempts sent upstream (retries + 1)
+	AccessLogEnv                               // {$NAME}: the data plane's environment variable NAME ({$hostname}: its host name), read when the config is built
 	accessLogTagEnd
 )
 
@@ -82,7 +83,7 @@ var accessLogTags = map[string]AccessLogTag{
 
 // Prefixes of the tags that take a name: {>Name}, {<Name}, {~name}.
 var accessLogNamed = map[byte]AccessLogTag{
-	'>': AccessLogRequestHeader, '<': AccessLogResponseHeader, '~': AccessLogCookie,
+	'>': AccessLogRequestHeader, '<': AccessLogResponseHeader, '~': AccessLogCookie, '$': AccessLogEnv,
 }
 
 // AccessLogTags returns every tag as written in a template, the named ones
@@ -213,7 +214,7 @@ func parseAccessLogTag(name string) (AccessLogPart, error) {
 		if !ValidHeaderName(arg) {
 			return AccessLogPart{}, fmt.Errorf("invalid name %q in access log tag {%s}", arg, name)
 		}
-		if tag != AccessLogCookie {
+		if tag == AccessLogRequestHeader || tag == AccessLogResponseHeader {
 			arg = http.CanonicalHeaderKey(arg)
 		}
 		return AccessLogPart{Tag: tag, Text: arg}, nil

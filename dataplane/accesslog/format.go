@@ -3,6 +3,7 @@ package accesslog
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -47,6 +48,11 @@ func Compile(format string, opts ...Option) (*Format, error) {
 		return nil, fmt.Errorf("accesslog: %w", err)
 	}
 	f := &Format{json: parsed.JSON, parts: parsed.Parts, clientIP: peerAddr, now: time.Now}
+	for i, p := range f.parts {
+		if p.Tag == config.AccessLogEnv { // fixed for the process: written once, as text
+			f.parts[i] = config.AccessLogPart{Tag: config.AccessLogLiteral, Text: string(appendText(nil, envValue(p.Text)))}
+		}
+	}
 	for _, o := range opts {
 		o(f)
 	}
@@ -285,4 +291,14 @@ func appendAddr(dst []byte, a netip.Addr, empty string) []byte {
 		return append(dst, empty...)
 	}
 	return a.AppendTo(dst)
+}
+
+// envValue is the value of {$name}: the host name for "hostname" (as
+// Pingap has it), else the environment variable name.
+func envValue(name string) string {
+	if name == "hostname" {
+		h, _ := os.Hostname()
+		return h
+	}
+	return os.Getenv(name)
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,8 +149,11 @@ func TestEveryTag(t *testing.T) {
 	t.Parallel()
 	for _, tag := range config.AccessLogTags() {
 		in := strings.Replace(tag, "Name", "Content-Type", 1)
-		if tag == "{~Name}" {
+		switch tag {
+		case "{~Name}":
 			in = "{~session}"
+		case "{$Name}":
+			in = "{$hostname}"
 		}
 		rec, r, resp := fullRequest()
 		r.Header.Set("Content-Type", "text/plain")
@@ -414,5 +419,18 @@ func TestRequestPath(t *testing.T) {
 	r.RequestURI = "" // a request made in process
 	if got := requestPath(r); got != "/x%2Fy" {
 		t.Errorf("without RequestURI: %q", got)
+	}
+}
+
+// {$NAME} writes the data plane's environment variable, read when the
+// format is compiled; {$hostname} the host name.
+func TestEnvTag(t *testing.T) {
+	t.Setenv("PINGAP_TEST_ZONE", "eu-west \"1\"")
+	host, _ := os.Hostname()
+	rec, r, resp := fullRequest()
+	got := format(t, "{$PINGAP_TEST_ZONE} {$hostname} {$PINGAP_TEST_UNSET} {status}", rec, r, resp)
+	want := `eu-west \x221\x22 ` + host + " - " + strconv.Itoa(rec.Status)
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
