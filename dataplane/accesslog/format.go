@@ -3,8 +3,8 @@ package accesslog
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
