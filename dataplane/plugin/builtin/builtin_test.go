@@ -122,3 +122,24 @@ plugins = ["health", "first"]
 		}
 	}
 }
+
+// Every category has its section in docs/plugins.md and is listed in the
+// configuration reference.
+func TestCategoriesDocumented(t *testing.T) {
+	plugins, err := os.ReadFile("../../../docs/plugins.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference, err := os.ReadFile("../../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cat := range Registry().Categories() {
+		if !strings.Contains(string(plugins), "\n## "+cat+"\n") {
+			t.Errorf("docs/plugins.md has no section %q", "## "+cat)
+		}
+		if !strings.Contains(string(reference), "`"+cat+"`") {
+			t.Errorf("docs/configuration.md does not list category %q", cat)
+		}
+	}
+}
