@@ -59,6 +59,9 @@ const (
 	LabelRevalidated = "REVALIDATED"
 	// LabelBypass: the request matched skip; the cache was not consulted.
 	LabelBypass = "BYPASS"
+	// LabelStale: an expired entry was served because the upstream failed
+	// (stale_if_error).
+	LabelStale = "STALE"
 	// LabelPass: the request (no-store, Range) or the response (status,
 	// no-store, private, Set-Cookie, Vary: *, no freshness, larger than
 	// max_file_size by its Content-Length) is not cacheable.
@@ -81,6 +84,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 type options struct {
 	maxSize, maxFileSize     int64
 	maxTTL, defaultTTL, lock time.Duration
+	staleIfError             time.Duration
 	headers                  []string // canonical
 	skip                     *regexp.Regexp
 	purge                    []netip.Prefix
@@ -90,12 +94,15 @@ func compile(c *pb.CachePlugin) (options, error) {
 	o := options{
 		maxSize: sizeOr(c.GetMaxSize(), DefaultMaxSize), maxFileSize: sizeOr(c.GetMaxFileSize(), DefaultMaxFileSize),
 		maxTTL: durationOr(c.GetMaxTtl().AsDuration(), DefaultMaxTTL), defaultTTL: c.GetDefaultTtl().AsDuration(),
-		lock: durationOr(c.GetLock().AsDuration(), DefaultLock),
+		lock: durationOr(c.GetLock().AsDuration(), DefaultLock), staleIfError: c.GetStaleIfError().AsDuration(),
 	}
 	// A body over the whole budget would only evict everything, itself too.
 	o.maxFileSize = min(o.maxFileSize, o.maxSize)
 	if o.defaultTTL < 0 {
 		return o, fmt.Errorf("default_ttl: negative")
+	}
+	if o.staleIfError < 0 {
+		return o, fmt.Errorf("stale_if_error: negative")
 	}
 	for i, h := range c.GetHeaders() {
 		h = strings.TrimSpace(h)
@@ -161,7 +168,7 @@ func NewCache(ctx plugin.BuildContext, cfg *pb.CachePlugin) (*Cache, error) {
 	if c.clientIP == nil {
 		c.clientIP = plugin.PeerIP
 	}
-	for _, l := range []string{LabelHit, LabelMiss, LabelExpired, LabelRevalidated, LabelBypass, LabelPass} {
+	for _, l := range []string{LabelHit, LabelMiss, LabelExpired, LabelRevalidated, LabelBypass, LabelPass, LabelStale} {
 		c.labels[l] = []string{l}
 		c.events[l] = ctx.Count(strings.ToLower(l))
 	}

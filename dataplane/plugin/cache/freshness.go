@@ -149,6 +149,8 @@ type plan struct {
 	age time.Duration
 	// noCache means it must be revalidated before every use.
 	noCache bool
+	// mustRevalidate forbids serving it stale.
+	mustRevalidate bool
 	// vary lists the request headers it varies on, canonical and sorted.
 	vary []string
 }
@@ -184,7 +186,7 @@ func (c *Cache) decide(r *http.Request, status int, h http.Header, now time.Time
 		return plan{}, false
 	}
 	age := time.Duration(deltaSeconds(firstValue(h, "Age"))) * time.Second
-	p := plan{ttl: min(life-age, c.opts.maxTTL), age: age, noCache: d.noCache, vary: vary}
+	p := plan{ttl: min(life-age, c.opts.maxTTL), age: age, noCache: d.noCache, mustRevalidate: d.mustRevalidate, vary: vary}
 	if (p.ttl <= 0 || p.noCache) && firstValue(h, "Etag") == "" && firstValue(h, "Last-Modified") == "" {
 		return plan{}, false // it could never be used without a full fetch
 	}

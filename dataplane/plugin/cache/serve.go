@@ -164,6 +164,7 @@ type fillWriter struct {
 	status      int
 	at          time.Time // when the header arrived
 	notModified bool      // a 304 to the revalidation
+	failed      bool      // a 5xx while a stale entry may stand in: serve that instead
 	storing     bool      // still recording the body to store it
 	discard     bool      // the client got a 304: no body for it
 	plan        plan
@@ -183,6 +184,10 @@ func (fw *fillWriter) WriteHeader(code int) {
 	fw.wrote, fw.status, fw.at = true, code, fw.c.now()
 	if fw.revalidate && code == http.StatusNotModified {
 		fw.notModified = true
+		return
+	}
+	if code >= 500 && fw.stale != nil && fw.stale.usableStale(fw.c.opts.staleIfError, fw.at) {
+		fw.failed = true
 		return
 	}
 	p, ok := fw.c.decide(fw.r, code, fw.h, fw.at)
@@ -222,7 +227,7 @@ func (fw *fillWriter) Write(p []byte) (int, error) {
 	if !fw.wrote {
 		fw.WriteHeader(http.StatusOK)
 	}
-	if fw.notModified {
+	if fw.notModified || fw.failed {
 		return len(p), nil
 	}
 	if fw.storing {
@@ -243,7 +248,7 @@ func (fw *fillWriter) Flush() {
 	if !fw.wrote {
 		fw.WriteHeader(http.StatusOK)
 	}
-	if !fw.notModified && !fw.discard {
+	if !fw.notModified && !fw.failed && !fw.discard {
 		_ = http.NewResponseController(fw.w).Flush()
 	}
 }
@@ -261,6 +266,9 @@ func (fw *fillWriter) finish(primary string) *entry {
 		return nil
 	case fw.notModified:
 		return c.revalidated(fw.w, fw.r, primary, fw.stale, fw.h, fw.at)
+	case fw.failed:
+		c.serveEntry(fw.w, fw.r, fw.stale, LabelStale) // the stale entry stays stored
+		return nil
 	case !fw.storing:
 		// A new answer that cannot be stored supersedes the stale one; an
 		// upstream failure does not.
@@ -299,7 +307,7 @@ func newEntry(status int, h http.Header, body []byte, at time.Time, p plan) *ent
 	return &entry{
 		status: status, header: h, body: body[:len(body):len(body)],
 		etag: firstValue(h, "Etag"), lastModified: firstValue(h, "Last-Modified"),
-		received: at, age: p.age, expires: at.Add(p.ttl), noCache: p.noCache,
+		received: at, age: p.age, expires: at.Add(p.ttl), noCache: p.noCache, mustRevalidate: p.mustRevalidate,
 		size: headerSize(h) + int64(len(body)),
 	}
 }

@@ -41,6 +41,8 @@ type entry struct {
 	expires  time.Time
 	// noCache: revalidate before every use.
 	noCache bool
+	// mustRevalidate: never served stale.
+	mustRevalidate bool
 }
 
 // isMarker reports whether e stands for the variants of a response.
@@ -59,6 +61,13 @@ func (e *entry) fresh(cc directives, now time.Time) bool {
 		return false
 	}
 	return cc.maxAge < 0 || e.currentAge(now) <= time.Duration(cc.maxAge)*time.Second
+}
+
+// usableStale reports whether e, expired, may still stand in for a failed
+// upstream at now: for up to grace after it expired, unless the response
+// forbade it.
+func (e *entry) usableStale(grace time.Duration, now time.Time) bool {
+	return grace > 0 && !e.mustRevalidate && now.Before(e.expires.Add(grace))
 }
 
 // headerSize is the size of h's fields written as "Name: value\r\n".

@@ -3125,7 +3125,13 @@ type CachePlugin struct {
 	Skip string `protobuf:"bytes,7,opt,name=skip,proto3" json:"skip,omitempty"`
 	// Client addresses and CIDRs allowed to send PURGE. Default: none (PURGE
 	// is refused with 405).
-	PurgeIpList   []string `protobuf:"bytes,8,rep,name=purge_ip_list,json=purgeIpList,proto3" json:"purge_ip_list,omitempty"`
+	PurgeIpList []string `protobuf:"bytes,8,rep,name=purge_ip_list,json=purgeIpList,proto3" json:"purge_ip_list,omitempty"`
+	// Serve an expired entry, for up to this long after it expired, when the
+	// upstream fails to give a new one (a 5xx answer, or the proxy's own
+	// 502/503/504), as nginx's proxy_cache_use_stale and Varnish's grace do;
+	// marked X-Cache: STALE. Never for a response with must-revalidate or
+	// proxy-revalidate. Default: 0, never.
+	StaleIfError  *durationpb.Duration `protobuf:"bytes,9,opt,name=stale_if_error,json=staleIfError,proto3" json:"stale_if_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3212,6 +3218,13 @@ func (x *CachePlugin) GetSkip() string {
 func (x *CachePlugin) GetPurgeIpList() []string {
 	if x != nil {
 		return x.PurgeIpList
+	}
+	return nil
+}
+
+func (x *CachePlugin) GetStaleIfError() *durationpb.Duration {
+	if x != nil {
+		return x.StaleIfError
 	}
 	return nil
 }
@@ -3959,7 +3972,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x05burst\x18\x06 \x01(\rR\x05burst\x12\x19\n" +
 	"\bmax_keys\x18\a \x01(\rR\amaxKeys\x12<\n" +
 	"\fidle_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12\x18\n" +
-	"\amessage\x18\t \x01(\tR\amessage\"\xbd\x02\n" +
+	"\amessage\x18\t \x01(\tR\amessage\"\xfe\x02\n" +
 	"\vCachePlugin\x12\x19\n" +
 	"\bmax_size\x18\x01 \x01(\x04R\amaxSize\x122\n" +
 	"\amax_ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06maxTtl\x12:\n" +
@@ -3969,7 +3982,8 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\rmax_file_size\x18\x05 \x01(\x04R\vmaxFileSize\x12\x18\n" +
 	"\aheaders\x18\x06 \x03(\tR\aheaders\x12\x12\n" +
 	"\x04skip\x18\a \x01(\tR\x04skip\x12\"\n" +
-	"\rpurge_ip_list\x18\b \x03(\tR\vpurgeIpList\"\x90\x02\n" +
+	"\rpurge_ip_list\x18\b \x03(\tR\vpurgeIpList\x12?\n" +
+	"\x0estale_if_error\x18\t \x01(\v2\x19.google.protobuf.DurationR\fstaleIfError\"\x90\x02\n" +
 	"\x11CompressionPlugin\x12\"\n" +
 	"\n" +
 	"gzip_level\x18\x01 \x01(\rH\x00R\tgzipLevel\x88\x01\x01\x12\x1e\n" +
@@ -4128,17 +4142,18 @@ var file_pingap_v1_config_proto_depIdxs = []int32{
 	39, // 59: pingap.v1.CachePlugin.max_ttl:type_name -> google.protobuf.Duration
 	39, // 60: pingap.v1.CachePlugin.default_ttl:type_name -> google.protobuf.Duration
 	39, // 61: pingap.v1.CachePlugin.lock:type_name -> google.protobuf.Duration
-	39, // 62: pingap.v1.DirectoryPlugin.max_age:type_name -> google.protobuf.Duration
-	4,  // 63: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
-	5,  // 64: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
-	6,  // 65: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
-	8,  // 66: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
-	11, // 67: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
-	68, // [68:68] is the sub-list for method output_type
-	68, // [68:68] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	39, // 62: pingap.v1.CachePlugin.stale_if_error:type_name -> google.protobuf.Duration
+	39, // 63: pingap.v1.DirectoryPlugin.max_age:type_name -> google.protobuf.Duration
+	4,  // 64: pingap.v1.Snapshot.ServersEntry.value:type_name -> pingap.v1.Server
+	5,  // 65: pingap.v1.Snapshot.LocationsEntry.value:type_name -> pingap.v1.Location
+	6,  // 66: pingap.v1.Snapshot.UpstreamsEntry.value:type_name -> pingap.v1.Upstream
+	8,  // 67: pingap.v1.Snapshot.PluginsEntry.value:type_name -> pingap.v1.Plugin
+	11, // 68: pingap.v1.Snapshot.CertificatesEntry.value:type_name -> pingap.v1.Certificate
+	69, // [69:69] is the sub-list for method output_type
+	69, // [69:69] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_pingap_v1_config_proto_init() }
