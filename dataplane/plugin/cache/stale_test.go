@@ -11,10 +11,12 @@ import (
 
 // switchable answers with the current handler, so a test can make the
 // upstream fail after it filled the cache.
-type switchable struct{ h atomic.Pointer[func(http.ResponseWriter, *http.Request)] }
+type switchable struct {
+	h atomic.Pointer[func(http.ResponseWriter, *http.Request)]
+}
 
 func (s *switchable) set(h func(http.ResponseWriter, *http.Request)) { s.h.Store(&h) }
-func (s *switchable) serve(w http.ResponseWriter, r *http.Request)  { (*s.h.Load())(w, r) }
+func (s *switchable) serve(w http.ResponseWriter, r *http.Request)   { (*s.h.Load())(w, r) }
 
 func TestStaleIfError(t *testing.T) {
 	t.Parallel()
