@@ -6,7 +6,6 @@ package ctl
 // ever guessed.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -21,8 +20,8 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/internal/testbin"
+	"github.com/pingap-go/pingap/internal/testproc"
 
-	"github.com/pingap-go/pingap/internal/syncbuf"
 	"github.com/pingap-go/pingap/internal/testbackend"
 )
 
@@ -39,74 +38,29 @@ func TestMain(m *testing.M) { testbin.Main(m, "ctl", "pingap", "pingapctl", "tes
 // binPath is the path of a binary TestMain built.
 func binPath(name string) string { return testbin.Path("ctl", name) }
 
-// proc is a running child process. Its stderr is its JSON log.
+// proc is a running child process (see internal/testproc) and its first
+// stdout line.
 type proc struct {
-	t              testing.TB
-	name           string
-	cmd            *exec.Cmd
-	stdout, stderr *syncbuf.Buffer
-	firstLine      chan string // the first stdout line
-	done           chan struct{}
+	*testproc.Proc
+	firstLine chan string
 }
 
 // startProc runs bin with args in dir; it is killed at cleanup and its
 // output logged if the test failed.
 func startProc(t testing.TB, name, bin, dir string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
-		firstLine: make(chan string, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), "PINGAP_TOKEN=") // no bootstrap token from the environment
-	orphanProof(p.cmd)
-	p.cmd.Stderr = p.stderr
-	pipe, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		first := true
-		for sc.Scan() {
-			_, _ = p.stdout.Write(append(sc.Bytes(), '\n'))
-			if first {
-				p.firstLine <- sc.Text()
-				first = false
-			}
-		}
-		_, _ = io.Copy(p.stdout, pipe)
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-		}
-		<-p.done
-		if t.Failed() {
-			t.Logf("--- %s stderr:\n%s", p.name, p.stderr.String())
-		}
-	})
-	return p
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	first := make(chan string, 1) // holds the first line; later ones are dropped
+	return &proc{Proc: testproc.Start(t, testproc.Options{
+		Name: name, Bin: bin, Dir: dir, Args: args, Lines: first,
+		Env: append(os.Environ(), "PINGAP_TOKEN="), // no bootstrap token from the environment
+	}), firstLine: first}
 }
 
 // logLines returns the process's JSON log lines with message msg, oldest
 // first.
 func (p *proc) logLines(msg string) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.Stderr.String(), "\n") {
 		var e map[string]any
 		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == msg {
 			out = append(out, e)
@@ -117,17 +71,17 @@ func (p *proc) logLines(msg string) []map[string]any {
 
 // waitLog waits for a log line with message msg and returns the last one.
 func (p *proc) waitLog(msg string) map[string]any {
-	p.t.Helper()
+	p.T.Helper()
 	deadline := time.Now().Add(startTimeout)
 	for {
 		if l := p.logLines(msg); len(l) > 0 {
 			return l[len(l)-1]
 		}
-		if p.exited() {
-			p.t.Fatalf("%s exited before logging %q:\n%s", p.name, msg, p.stderr.String())
+		if p.Exited() {
+			p.T.Fatalf("%s exited before logging %q:\n%s", p.Name, msg, p.Stderr.String())
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("%s did not log %q within %s", p.name, msg, startTimeout)
+			p.T.Fatalf("%s did not log %q within %s", p.Name, msg, startTimeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -246,7 +200,7 @@ func (d *dataPlane) get(path string) (int, string, error) {
 func (d *dataPlane) waitRoute(path, want string) {
 	d.t.Helper()
 	waitFor(d.t, d.id+" routes "+path+" to "+want, func() string {
-		if d.proc.exited() {
+		if d.proc.Exited() {
 			d.t.Fatalf("%s exited", d.id)
 		}
 		code, got, err := d.get(path)
@@ -268,8 +222,8 @@ func startBackend(t testing.TB, name string) string {
 			t.Fatalf("testbackend %s: first line %q", name, l)
 		}
 		return addr
-	case <-p.done:
-		t.Fatalf("testbackend %s exited:\n%s", name, p.stderr.String())
+	case <-p.Done():
+		t.Fatalf("testbackend %s exited:\n%s", name, p.Stderr.String())
 	case <-time.After(startTimeout):
 		t.Fatalf("testbackend %s not listening after %s", name, startTimeout)
 	}
@@ -295,7 +249,7 @@ func runIn(t testing.TB, dir string, env map[string]string, stdin string, comman
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	orphanProof(cmd)
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	err := cmd.Run()
 	code := 0
 	if err != nil {

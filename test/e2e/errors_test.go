@@ -150,7 +150,7 @@ upstream = "up"
 		if res := get(t, d.client, base, "", "/after"); res.Code != http.StatusOK || res.backend() != be.id(0) {
 			t.Fatalf("after malformed requests: got %d from %q, want 200", res.Code, res.backend())
 		}
-		if d.exited() {
+		if d.Exited() {
 			t.Fatal("pingap exited")
 		}
 	})

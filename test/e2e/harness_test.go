@@ -5,12 +5,10 @@ package e2e
 // themselves live in the other *_test.go files.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
 	"net"
 	"net/http"
@@ -20,10 +18,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/testbin"
+	"github.com/pingap-go/pingap/internal/testproc"
 
 	"github.com/pingap-go/pingap/internal/testbackend"
 )
@@ -33,8 +32,6 @@ const (
 	startTimeout = 20 * time.Second
 	// reloadTimeout bounds how long a config change may take to show in /status.
 	reloadTimeout = 10 * time.Second
-	// maxLogBytes is how much of a child's output is kept for the test log.
-	maxLogBytes = 64 << 10
 )
 
 func TestMain(m *testing.M) { testbin.Main(m, "e2e", "pingap", "testbackend") }
@@ -42,132 +39,14 @@ func TestMain(m *testing.M) { testbin.Main(m, "e2e", "pingap", "testbackend") }
 // binPath is the path of a binary TestMain built.
 func binPath(name string) string { return testbin.Path("e2e", name) }
 
-// logBuffer is a goroutine-safe buffer for a child's output that keeps the
-// last maxLogBytes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Write(p)
-	if l.b.Len() > 2*maxLogBytes {
-		keep := append([]byte(nil), l.b.Bytes()[l.b.Len()-maxLogBytes:]...)
-		l.b.Reset()
-		l.b.Write(keep)
-	}
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// proc is a running child process whose output is kept for the test log.
-type proc struct {
-	t      testing.TB
-	name   string
-	cmd    *exec.Cmd
-	stdout *logBuffer
-	stderr *logBuffer
-	done   chan struct{} // closed when the process exited
-	state  *os.ProcessState
-}
+// proc is a running child process (see internal/testproc).
+type proc = testproc.Proc
 
 // startProc starts a binary built by TestMain. If lines is not nil, every
-// stdout line is also sent to it. The process is killed at cleanup, and its
-// output is logged when the test failed.
+// stdout line is also sent to it.
 func startProc(t testing.TB, name string, lines chan<- string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, stdout: &logBuffer{}, stderr: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binPath(name), args...)
-	orphanProof(p.cmd)
-	p.cmd.Stderr = p.stderr
-	var pipe io.ReadCloser
-	if lines != nil {
-		var err error
-		if pipe, err = p.cmd.StdoutPipe(); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		p.cmd.Stdout = p.stdout
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	var copied sync.WaitGroup
-	if pipe != nil {
-		copied.Go(func() {
-			sc := bufio.NewScanner(pipe)
-			for sc.Scan() {
-				_, _ = p.stdout.Write(append(sc.Bytes(), '\n'))
-				select {
-				case lines <- sc.Text():
-				default:
-				}
-			}
-			_, _ = io.Copy(p.stdout, pipe)
-		})
-	}
-	go func() {
-		copied.Wait() // Wait must not close the pipe before it is drained
-		_ = p.cmd.Wait()
-		p.state = p.cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-		}
-		<-p.done
-		if t.Failed() {
-			p.dumpLogs()
-		}
-	})
-	return p
-}
-
-func (p *proc) dumpLogs() {
-	p.t.Logf("--- %s %s stderr:\n%s", p.name, strings.Join(p.cmd.Args[1:], " "), p.stderr.String())
-	if out := p.stdout.String(); out != "" {
-		p.t.Logf("--- %s stdout:\n%s", p.name, out)
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal sends sig to the process.
-func (p *proc) signal(sig os.Signal) {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatalf("signal %s to %s: %v", sig, p.name, err)
-	}
-}
-
-// wait waits for the process to exit and returns its exit code; it fails the
-// test when the process is still running after timeout.
-func (p *proc) wait(timeout time.Duration) int {
-	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.t.Fatalf("%s still running after %s", p.name, timeout)
-	}
-	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return -int(ws.Signal())
-	}
-	return p.state.ExitCode()
+	return testproc.Start(t, testproc.Options{Name: name, Bin: binPath(name), Args: args, Lines: lines})
 }
 
 // backend is a running testbackend process.
@@ -200,11 +79,11 @@ func startBackendOn(t testing.TB, name, listen string) *backend {
 			if a, ok := strings.CutPrefix(l, "listening on "); ok {
 				b.addrs = append(b.addrs, a)
 			}
-		case <-p.done:
-			p.dumpLogs()
+		case <-p.Done():
+			p.DumpLogs()
 			t.Fatalf("testbackend %s exited before listening", name)
 		case <-deadline:
-			p.dumpLogs()
+			p.DumpLogs()
 			t.Fatalf("testbackend %s not listening after %s", name, startTimeout)
 		}
 	}
@@ -285,9 +164,9 @@ func (d *dataplane) start() {
 				return
 			}
 		}
-		if d.exited() {
-			d.dumpLogs()
-			d.t.Fatalf("pingap exited with code %d before /readyz answered 200", d.state.ExitCode())
+		if d.Exited() {
+			d.DumpLogs()
+			d.t.Fatalf("pingap exited with code %d before /readyz answered 200", d.ExitCode())
 		}
 		if time.Now().After(deadline) {
 			d.t.Fatalf("pingap: /readyz not 200 after %s (last error %v)", startTimeout, err)
@@ -484,7 +363,7 @@ func runPingap(t testing.TB, timeout time.Duration, args ...string) (int, string
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath("pingap"), args...)
-	orphanProof(cmd)
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

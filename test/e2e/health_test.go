@@ -10,15 +10,6 @@ import (
 	"time"
 )
 
-// kill kills the process and waits until it is gone.
-func (p *proc) kill() {
-	p.t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		p.t.Fatalf("kill %s: %v", p.name, err)
-	}
-	<-p.done
-}
-
 // spread sends n GETs to url and counts the answers by X-Backend; any
 // answer but 200 fails the test.
 func spread(t testing.TB, c *http.Client, url string, n int) map[string]int {
@@ -63,7 +54,7 @@ func TestActiveHealthCheck(t *testing.T) {
 				t.Fatalf("both healthy: %v, want 5 each", got)
 			}
 
-			a.kill()
+			a.Kill()
 			d.waitTarget("up", a.addrs[0], "unhealthy", 5*time.Second, isHealthy(false))
 			if got := spread(t, d.client, url, 20); got[b.id(0)] != 20 {
 				t.Errorf("with a down: %v, want all 20 on %s", got, b.id(0))

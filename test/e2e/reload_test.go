@@ -186,7 +186,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	if err := os.WriteFile(link, []byte(v5), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.signal(syscall.SIGHUP)
+	d.Signal(syscall.SIGHUP)
 	st = d.waitApplied(st)
 	expectFrom(t, d.client, base+"/extra", 10, a.id(1))
 
@@ -289,7 +289,7 @@ func TestGracefulShutdown(t *testing.T) {
 		done <- outcome{res, err}
 	}()
 	time.Sleep(300 * time.Millisecond)
-	d.signal(syscall.SIGTERM)
+	d.Signal(syscall.SIGTERM)
 	o := <-done
 	if o.err != nil || o.res.Code != http.StatusOK || o.res.backend() != be.id(0) {
 		t.Errorf("in-flight request: %d from %q, %v; want 200 from %s", o.res.Code, o.res.backend(), o.err, be.id(0))
@@ -297,7 +297,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if el := time.Since(start); el < time.Second {
 		t.Errorf("in-flight request answered after %s, before the backend's 1s delay", el)
 	}
-	if code := d.wait(6 * time.Second); code != 0 {
+	if code := d.Wait(6 * time.Second); code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
 }

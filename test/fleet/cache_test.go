@@ -27,7 +27,7 @@ func TestCorruptCacheIgnored(t *testing.T) {
 	dp.waitRoute("/x", "blue")
 	cp.waitSynced(cluster, v1, dp.id)
 
-	dp.proc.stop(10 * time.Second)
+	dp.proc.Stop(10 * time.Second)
 	// A data plane that went away shows DISCONNECTED, with what it ran.
 	waitFor(t, syncTimeout, "the stopped node DISCONNECTED", func() string {
 		if st := cp.nodes(cluster)[dp.id]; st.State != stateDisconnected || st.Connected || uint64(st.RunningVersion) != v1 {
@@ -35,7 +35,7 @@ func TestCorruptCacheIgnored(t *testing.T) {
 		}
 		return ""
 	})
-	cp.proc.stop(10 * time.Second)
+	cp.proc.Stop(10 * time.Second)
 	data, err := os.ReadFile(dp.cacheFile())
 	if err != nil {
 		t.Fatalf("the data plane left no cache: %v", err)
@@ -54,7 +54,7 @@ func TestCorruptCacheIgnored(t *testing.T) {
 	}
 	dp.proc.waitLog(startTimeout, "no usable cached config; waiting for the control plane")
 	time.Sleep(500 * time.Millisecond) // long enough to bind, had it wanted to
-	if dp.proc.exited() {
+	if dp.proc.Exited() {
 		t.Fatal("the data plane exited instead of waiting for the control plane")
 	}
 	if ls := dp.listeners(); len(ls) != 0 {
@@ -75,8 +75,8 @@ func TestCorruptCacheIgnored(t *testing.T) {
 		t.Errorf("the data plane applied v%d %d times after the control plane came back, want once", v1, n)
 	}
 	// The cache is whole again: a restart serves from it.
-	dp.proc.stop(10 * time.Second)
-	cp.proc.kill()
+	dp.proc.Stop(10 * time.Second)
+	cp.proc.Kill()
 	dp.start()
 	e = dp.proc.waitLog(startTimeout, "serving the cached config")
 	if !strings.HasSuffix(e.str("path"), "snapshot.cache") || e.str("version") != "1" {

@@ -44,8 +44,8 @@ func startEtcd(t *testing.T) string {
 		"--initial-cluster", "fleet="+peer, "--initial-cluster-state", "new")
 	c := newClient()
 	waitFor(t, startTimeout, "etcd healthy", func() string {
-		if p.exited() {
-			p.dumpLogs()
+		if p.Exited() {
+			p.DumpLogs()
 			t.Fatal("etcd exited")
 		}
 		resp, err := c.Get(client + "/health")

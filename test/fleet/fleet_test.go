@@ -205,7 +205,7 @@ func (f *fleet) nack(t *testing.T, v2 uint64) uint64 {
 // every replica shares), not push the version again.
 func (f *fleet) nackSurvivesRestart(t *testing.T, v3 uint64) {
 	connects := f.n3.proc.countLog("connected to the control plane")
-	f.b.proc.stop(10 * time.Second)
+	f.b.proc.Stop(10 * time.Second)
 	f.b.start()
 	waitFor(t, syncTimeout, "n3 reconnected to the restarted replica B", func() string {
 		if n := f.n3.proc.countLog("connected to the control plane"); n <= connects {
@@ -244,14 +244,14 @@ func (f *fleet) outage(t *testing.T, v4 uint64) {
 	for _, n := range f.nodes() {
 		applied[n.id] = n.pushes()
 	}
-	f.b.proc.kill()
-	f.a.proc.kill()
+	f.b.proc.Kill()
+	f.a.proc.Kill()
 	for _, n := range f.nodes() {
 		n.mustRoute("/api", "red")
 		n.mustRoute("/shop", "green")
 	}
 
-	f.n2.proc.stop(10 * time.Second)
+	f.n2.proc.Stop(10 * time.Second)
 	f.n2.start()
 	e := f.n2.proc.waitLog(startTimeout, "serving the cached config")
 	if e.str("version") != fmt.Sprint(v4) {

@@ -5,21 +5,16 @@ package fleet
 // API. The scenarios live in the other *_test.go files.
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/pingap-go/pingap/internal/testbin"
-	"io"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/testbin"
+	"github.com/pingap-go/pingap/internal/testproc"
 )
 
 const (
@@ -39,127 +34,16 @@ func TestMain(m *testing.M) { testbin.Main(m, "fleet", "pingap", "testbackend") 
 // binPath is the path of a binary TestMain built.
 func binPath(name string) string { return testbin.Path("fleet", name) }
 
-// logBuffer is a goroutine-safe record of a child's output, kept whole:
-// the tests count log lines, and the children of this suite log little.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// proc is a running child process whose output is kept for the test log.
-type proc struct {
-	t      testing.TB
-	name   string
-	cmd    *exec.Cmd
-	stdout *logBuffer
-	stderr *logBuffer
-	done   chan struct{} // closed when the process exited
-}
+// proc is a running child process (see internal/testproc), with the
+// fleet tests' log readers.
+type proc struct{ *testproc.Proc }
 
 // startProc starts bin with args in dir (empty: the test's working
 // directory). If lines is not nil, every stdout line is also sent to it.
-// The process is killed at cleanup, and its output is logged when the test
-// failed.
 func startProc(t testing.TB, name, bin, dir string, lines chan<- string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, stdout: &logBuffer{}, stderr: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Dir = dir
-	orphanProof(p.cmd)
-	p.cmd.Stderr = p.stderr
-	var pipe io.ReadCloser
-	if lines != nil {
-		var err error
-		if pipe, err = p.cmd.StdoutPipe(); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		p.cmd.Stdout = p.stdout
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	var copied sync.WaitGroup
-	if pipe != nil {
-		copied.Go(func() {
-			sc := bufio.NewScanner(pipe)
-			for sc.Scan() {
-				_, _ = p.stdout.Write(append(sc.Bytes(), '\n'))
-				select {
-				case lines <- sc.Text():
-				default:
-				}
-			}
-			_, _ = io.Copy(p.stdout, pipe)
-		})
-	}
-	go func() {
-		copied.Wait() // Wait must not close the pipe before it is drained
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			p.dumpLogs()
-		}
-	})
-	return p
+	return &proc{testproc.Start(t, testproc.Options{Name: name, Bin: bin, Dir: dir, Lines: lines, Args: args})}
 }
-
-func (p *proc) dumpLogs() {
-	p.t.Logf("--- %s (%s %s) stderr:\n%s", p.name, filepath.Base(p.cmd.Path), strings.Join(p.cmd.Args[1:], " "), p.stderr.String())
-	if out := p.stdout.String(); out != "" {
-		p.t.Logf("--- %s stdout:\n%s", p.name, out)
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill kills the process (SIGKILL: no chance to clean up, as in a crash)
-// and waits for it.
-func (p *proc) kill() {
-	if !p.exited() {
-		_ = p.cmd.Process.Kill()
-	}
-	<-p.done
-}
-
-// stop sends SIGTERM and waits up to timeout for the process to exit.
-func (p *proc) stop(timeout time.Duration) {
-	p.t.Helper()
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.t.Fatalf("%s still running %s after SIGTERM", p.name, timeout)
-	}
-}
-
-// pid is the process id.
-func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // logEntry is one line of a `--log-format json` log.
 type logEntry map[string]any
@@ -182,7 +66,7 @@ func (e logEntry) str(key string) string {
 // skipped.
 func (p *proc) logEntries() []logEntry {
 	var out []logEntry
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.Stderr.String(), "\n") {
 		var e logEntry
 		if json.Unmarshal([]byte(line), &e) == nil && e != nil {
 			out = append(out, e)
@@ -236,17 +120,17 @@ func matches(e logEntry, kv []string) bool {
 // waitLog waits until the process logs a line with message msg containing
 // every string of contains, and returns it.
 func (p *proc) waitLog(timeout time.Duration, msg string, contains ...string) logEntry {
-	p.t.Helper()
+	p.T.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		if e, ok := p.findLog(msg, contains...); ok {
 			return e
 		}
-		if p.exited() {
-			p.t.Fatalf("%s exited before logging %q %v", p.name, msg, contains)
+		if p.Exited() {
+			p.T.Fatalf("%s exited before logging %q %v", p.Name, msg, contains)
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: no log line %q containing %q after %s", p.name, msg, contains, timeout)
+			p.T.Fatalf("%s: no log line %q containing %q after %s", p.Name, msg, contains, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -76,12 +76,12 @@ func (c *controlPlane) start() {
 				return
 			}
 		}
-		if c.proc.exited() {
-			c.proc.dumpLogs()
+		if c.proc.Exited() {
+			c.proc.DumpLogs()
 			c.t.Fatalf("control plane %s exited before its admin API answered", c.id)
 		}
 		if time.Now().After(deadline) {
-			c.proc.dumpLogs()
+			c.proc.DumpLogs()
 			c.t.Fatalf("control plane %s: admin API not answering after %s (last error %v)", c.id, startTimeout, err)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -149,7 +149,7 @@ func (d *dataPlane) pushes() int {
 // data plane does not log the ports it bound in control-plane mode).
 func (d *dataPlane) listeners() []string {
 	d.t.Helper()
-	addrs, err := listenAddrs(d.proc.pid())
+	addrs, err := listenAddrs(d.proc.Pid())
 	if err != nil {
 		d.t.Fatalf("listening sockets of %s: %v", d.id, err)
 	}
@@ -171,7 +171,7 @@ func (d *dataPlane) waitListener(ip string) string {
 	d.t.Helper()
 	var addr string
 	waitFor(d.t, syncTimeout, d.id+" listening on "+ip, func() string {
-		if d.proc.exited() {
+		if d.proc.Exited() {
 			d.t.Fatalf("%s exited", d.id)
 		}
 		if addr = d.listenerOn(ip); addr == "" {
@@ -248,11 +248,11 @@ func startBackend(t testing.TB, name string) backend {
 			t.Fatalf("testbackend %s: unexpected first line %q", name, l)
 		}
 		return backend{name: name, addr: a}
-	case <-p.done:
-		p.dumpLogs()
+	case <-p.Done():
+		p.DumpLogs()
 		t.Fatalf("testbackend %s exited before listening", name)
 	case <-time.After(startTimeout):
-		p.dumpLogs()
+		p.DumpLogs()
 		t.Fatalf("testbackend %s not listening after %s", name, startTimeout)
 	}
 	return backend{}
