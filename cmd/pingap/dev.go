@@ -92,7 +92,9 @@ func runDev(ctx context.Context, stdout, stderr io.Writer, dataDir, configPath s
   Pingap-Go dev: embedded etcd, control plane, one data plane, demo backends.
   Config version %d applied from %s.
 
-  curl -i http://127.0.0.1:8080/api/hello                   # through the data plane
+  curl -i http://127.0.0.1:8080/api/hello                   # through the data plane (X-Request-Id added)
+  curl -s http://127.0.0.1:8080/_stats                      # the data plane's statistics (stats plugin)
+  curl -s http://127.0.0.1:6100/metrics                     # the data plane's Prometheus metrics
   curl -s http://127.0.0.1:9180/api/v1/clusters/default/nodes     # the fleet, as the control plane sees it
   curl -s http://127.0.0.1:9180/api/v1/clusters/default/versions  # config history
   curl -s -X POST --data-binary @examples/quickstart.toml \
