@@ -1,14 +1,7 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/testcert"
 )
 
 // validationErrors decodes a TOML config (which must decode) and returns
@@ -245,41 +239,16 @@ func TestLoad(t *testing.T) {
 // testPEM returns a self-signed certificate for the names and its key.
 func testPEM(t *testing.T, names ...string) (certPEM, keyPEM string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
+	l := testcert.SelfSigned(t, names[0], names...)
+	return l.CertPEM, l.KeyPEM
 }
 
 func TestValidateCertificates(t *testing.T) {
 	t.Parallel()
-	certA, keyA := testPEM(t, "a.example.com")
-	certB, keyB := testPEM(t, "b.example.com")
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "a.crt"), filepath.Join(dir, "a.key")
-	if err := os.WriteFile(certFile, []byte(certA), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, []byte(keyA), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	a := testcert.SelfSigned(t, "a.example.com", "a.example.com")
+	b := testcert.SelfSigned(t, "b.example.com", "b.example.com")
+	certA, keyA, certB, keyB := a.CertPEM, a.KeyPEM, b.CertPEM, b.KeyPEM
+	certFile, keyFile := a.Write(t, t.TempDir(), "a")
 	tests := []struct {
 		desc  string
 		certs map[string]*pb.Certificate

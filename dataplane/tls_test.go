@@ -2,59 +2,27 @@ package dataplane
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/testcert"
 )
 
-// selfSigned returns PEM cert and key for the given DNS names.
-func selfSigned(t *testing.T, cn string, names ...string) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-}
-
-func certTOML(name, cert, key string, isDefault bool, domains ...string) string {
+// certTOML renders a [certificates.NAME] table with l inline.
+func certTOML(name string, l *testcert.Leaf, isDefault bool, domains ...string) string {
 	d := ""
 	if len(domains) > 0 {
 		d = fmt.Sprintf("domains = [%q]\n", strings.Join(domains, `", "`))
 		d = strings.ReplaceAll(d, `\"`, `"`)
 	}
 	return fmt.Sprintf("[certificates.%s]\ntls_cert = '''\n%s'''\ntls_key = '''\n%s'''\nis_default = %v\n%s",
-		name, cert, key, isDefault, d)
+		name, l.CertPEM, l.KeyPEM, isDefault, d)
 }
 
 // handshake connects with SNI and returns the served certificate's CN and
@@ -74,11 +42,11 @@ func TestTLSSNIAndHTTP2(t *testing.T) {
 	t.Parallel()
 	be := backend(t, "one")
 	addr := freePort(t)
-	aCert, aKey := selfSigned(t, "a", "a.example.com")
-	wCert, wKey := selfSigned(t, "wild", "*.example.org")
-	dCert, dKey := selfSigned(t, "default", "default.test")
+	a := testcert.SelfSigned(t, "a", "a.example.com")
+	wild := testcert.SelfSigned(t, "wild", "*.example.org")
+	def := testcert.SelfSigned(t, "default", "default.test")
 	cfg := oneServer(addr, be, "/") + "certificates = [\"a\", \"wild\", \"def\"]\n" +
-		certTOML("a", aCert, aKey, false) + certTOML("wild", wCert, wKey, false) + certTOML("def", dCert, dKey, true)
+		certTOML("a", a, false) + certTOML("wild", wild, false) + certTOML("def", def, true)
 	dp := newDP(t)
 	if err := dp.Apply(snapshot(t, cfg)); err != nil {
 		t.Fatal(err)
@@ -118,8 +86,8 @@ func TestTLSSNIAndHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer keep.Close()
-	a2Cert, a2Key := selfSigned(t, "a-renewed", "a.example.com")
-	cfg2 := strings.Replace(cfg, certTOML("a", aCert, aKey, false), certTOML("a", a2Cert, a2Key, false), 1)
+	a2 := testcert.SelfSigned(t, "a-renewed", "a.example.com")
+	cfg2 := strings.Replace(cfg, certTOML("a", a, false), certTOML("a", a2, false), 1)
 	if err := dp.Apply(snapshot(t, cfg2)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,11 @@
 package admin_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +17,7 @@ import (
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/controlplane"
+	"github.com/pingap-go/pingap/internal/testcert"
 )
 
 // TestRealStore runs the API of a control plane over the real store
@@ -183,26 +178,9 @@ func (c *client) raw(method, path, token string) []byte {
 // 127.0.0.1 and a client config trusting it.
 func testTLS(t *testing.T) (*tls.Config, *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pingap admin test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := testcert.SelfSigned(t, "pingap admin test", "127.0.0.1")
 	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	server := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}}
+	pool.AddCert(l.TLS.Leaf)
+	server := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{l.TLS}}
 	return server, &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 }

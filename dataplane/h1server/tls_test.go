@@ -2,38 +2,16 @@ package h1server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"testing"
 	"time"
-)
 
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
+	"github.com/pingap-go/pingap/internal/testcert"
+)
 
 func TestServeConnTLS(t *testing.T) {
 	t.Parallel()
@@ -49,7 +27,7 @@ func TestServeConnTLS(t *testing.T) {
 		}
 		fmt.Fprintf(w, "tls %s %s", r.TLS.NegotiatedProtocol, r.Proto)
 	})})
-	tcfg := &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, NextProtos: []string{"http/1.1"}}
+	tcfg := &tls.Config{Certificates: []tls.Certificate{testcert.SelfSigned(t, "test", "localhost", "127.0.0.1").TLS}, NextProtos: []string{"http/1.1"}}
 	go func() {
 		for {
 			c, err := ln.Accept()

@@ -1,21 +1,14 @@
 package ctl
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/pingap-go/pingap/internal/testcert"
 )
 
 // Exit codes of pingapctl (ctl.Exit*), spelled out: the suite checks the
@@ -47,27 +40,9 @@ func configDir(t *testing.T, blue, green, apiUpstream string, extra map[string]s
 // 127.0.0.2 to dir/certs/edge.pem and dir/certs/edge-key.pem.
 func selfSigned(t *testing.T, dirs ...string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "edge.example"},
-		DNSNames: []string{"edge.example"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.2")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := testcert.SelfSigned(t, "edge.example", "edge.example", "127.0.0.2")
 	for _, dir := range dirs {
-		writeFile(t, dir, "certs/edge.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-		writeFile(t, dir, "certs/edge-key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
+		l.Write(t, filepath.Join(dir, "certs"), "edge")
 	}
 }
 
