@@ -16,10 +16,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pingap-go/pingap/dataplane/upstream"
@@ -231,26 +229,4 @@ func Wait(r *http.Request, d time.Duration) bool {
 	case <-r.Context().Done():
 		return false
 	}
-}
-
-// RemoveQuery returns rawQuery without the parameters named names. The
-// other parameters keep their order and their exact encoding (a parsed and
-// re-encoded query would be sorted, turn %20 into + and drop pairs with a
-// ";"), so the upstream sees what the client sent, minus the credentials.
-func RemoveQuery(rawQuery string, names ...string) string {
-	if rawQuery == "" {
-		return ""
-	}
-	parts := strings.Split(rawQuery, "&")
-	kept := parts[:0]
-	for _, p := range parts {
-		k, _, _ := strings.Cut(p, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
-		if !slices.Contains(names, k) {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, "&")
 }

@@ -3,10 +3,10 @@ package upstream
 import (
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/rawquery"
 )
 
 // A hashKeyFunc returns the hash of a request's key for consistent hashing,
@@ -145,39 +145,8 @@ func hashQueryKey(r *http.Request, _ netip.Addr, name string) (uint64, bool) {
 	if r == nil || r.URL == nil {
 		return 0, false
 	}
-	if v, ok := queryValue(r.URL.RawQuery, name); ok && v != "" {
+	if v, ok := rawquery.Get(r.URL.RawQuery, name); ok && v != "" {
 		return hashString(v), true
 	}
 	return 0, false
-}
-
-func queryValue(query, name string) (string, bool) {
-	for query != "" {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		if pair == "" || strings.Contains(pair, ";") {
-			continue // url.ParseQuery rejects pairs with a semicolon
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		if !matchQueryKey(k, name) {
-			continue
-		}
-		if !strings.ContainsAny(v, "%+") {
-			return v, true
-		}
-		u, err := url.QueryUnescape(v)
-		if err != nil {
-			continue
-		}
-		return u, true
-	}
-	return "", false
-}
-
-func matchQueryKey(raw, name string) bool {
-	if !strings.ContainsAny(raw, "%+") {
-		return raw == name
-	}
-	k, err := url.QueryUnescape(raw)
-	return err == nil && k == name
 }

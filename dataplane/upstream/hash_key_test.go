@@ -89,21 +89,6 @@ func TestHashURLKeyMatchesRequestURI(t *testing.T) {
 	}
 }
 
-// FuzzQueryValue checks the in-place query scan against url.ParseQuery.
-func FuzzQueryValue(f *testing.F) {
-	for _, s := range []string{"user=bob", "a=1&user=b%20o+b", "us%65r=x", "user=%zz&user=ok", "a;b=1&user=2", "&&user", "user=&user=x"} {
-		f.Add(s, "user")
-	}
-	f.Fuzz(func(t *testing.T, query, name string) {
-		vals, _ := url.ParseQuery(query)
-		want := vals.Get(name)
-		got, _ := queryValue(query, name)
-		if got != want {
-			t.Errorf("queryValue(%q, %q) = %q, url.ParseQuery gives %q", query, name, got, want)
-		}
-	})
-}
-
 // TestHashIsStable pins the hash function and the ring: data planes of
 // different versions in one fleet must map a key to the same target, so a
 // change here is a breaking change.

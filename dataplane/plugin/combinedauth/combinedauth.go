@@ -19,6 +19,7 @@ import (
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/rawquery"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -158,7 +159,7 @@ func withoutCredentials(r *http.Request) *http.Request {
 	r2 := new(http.Request)
 	*r2 = *r
 	u := *r.URL
-	u.RawQuery = plugin.RemoveQuery(u.RawQuery, ParamAppID, ParamTS, ParamDigest)
+	u.RawQuery = rawquery.Remove(u.RawQuery, ParamAppID, ParamTS, ParamDigest)
 	r2.URL = &u
 	return r2
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/pingap-go/pingap/config"
-	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/rawquery"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -58,7 +58,7 @@ func (f finder) token(r *http.Request) (string, source) {
 		}
 	}
 	if f.query != "" {
-		if v := r.URL.Query().Get(f.query); v != "" {
+		if v, _ := rawquery.Get(r.URL.RawQuery, f.query); v != "" {
 			return v, fromQuery
 		}
 	}
@@ -85,7 +85,7 @@ func (f finder) remove(r *http.Request, src source) {
 	case fromCookie:
 		dropCookie(r.Header, f.cookie)
 	case fromQuery:
-		r.URL.RawQuery = plugin.RemoveQuery(r.URL.RawQuery, f.query)
+		r.URL.RawQuery = rawquery.Remove(r.URL.RawQuery, f.query)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/rawquery"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -59,7 +60,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var key string
 			if inQuery {
-				key = r.URL.Query().Get(name)
+				key, _ = rawquery.Get(r.URL.RawQuery, name)
 			} else {
 				key = r.Header.Get(name)
 			}
@@ -70,7 +71,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 			}
 			if hide {
 				if inQuery {
-					r.URL.RawQuery = plugin.RemoveQuery(r.URL.RawQuery, name)
+					r.URL.RawQuery = rawquery.Remove(r.URL.RawQuery, name)
 				} else {
 					delete(r.Header, name)
 				}

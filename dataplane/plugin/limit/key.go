@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/rawquery"
 )
 
 // keyFunc maps a request to the key it is counted by.
@@ -60,7 +59,7 @@ func newKeyFunc(ctx plugin.BuildContext, tag, name string) (keyFunc, error) {
 		}, nil
 	case "query":
 		return func(r *http.Request) uint64 {
-			return maphash.String(seed, queryValue(r.URL.RawQuery, name))
+			return maphash.String(seed, queryParam(r.URL.RawQuery, name))
 		}, nil
 	}
 	return nil, fmt.Errorf("tag: %q is none of ip, header, cookie, query", tag)
@@ -73,35 +72,8 @@ func firstValue(vv []string) string {
 	return vv[0]
 }
 
-// queryValue is the first value of parameter name in the raw query, like
-// url.Values.Get but without decoding the other parameters. A parameter
-// whose name or value does not decode, or that holds a ";", is skipped,
-// as ParseQuery does.
-func queryValue(raw, name string) string {
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if strings.Contains(pair, ";") {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(k, "%+") {
-			var err error
-			if k, err = url.QueryUnescape(k); err != nil {
-				continue
-			}
-		}
-		if k != name {
-			continue
-		}
-		if strings.ContainsAny(v, "%+") {
-			dv, err := url.QueryUnescape(v)
-			if err != nil {
-				continue
-			}
-			v = dv
-		}
-		return v
-	}
-	return ""
+// queryParam is the first value of parameter name, "" when absent.
+func queryParam(raw, name string) string {
+	v, _ := rawquery.Get(raw, name)
+	return v
 }

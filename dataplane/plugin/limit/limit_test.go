@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -305,38 +304,6 @@ func TestKeys(t *testing.T) {
 			})
 		}
 	}
-}
-
-func TestQueryValue(t *testing.T) {
-	t.Parallel()
-	for _, raw := range []string{"", "k=1", "a=1&k=2&k=3", "k", "k=", "a%20b=1&k=%zz&k=ok", "k%=1&k=2",
-		"k=1;x&k=2", "a+b=c+d&k=1%2B1", "%6B=x", "&&k=v&"} {
-		want, _ := urlValuesGet(raw, "k")
-		if got := queryValue(raw, "k"); got != want {
-			t.Errorf("queryValue(%q) = %q, want %q (url.ParseQuery)", raw, got, want)
-		}
-	}
-	if got := queryValue("a+b=c+d", "a b"); got != "c d" {
-		t.Errorf("encoded name: %q", got)
-	}
-}
-
-// urlValuesGet is the reference: url.ParseQuery keeps the valid pairs.
-func urlValuesGet(raw, name string) (string, bool) {
-	v, _ := url.ParseQuery(raw)
-	return v.Get(name), v.Has(name)
-}
-
-func FuzzQueryValue(f *testing.F) {
-	for _, s := range []string{"k=1", "a=1&k=%41", "k=1;2&k=3", "%6b=v+w"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		want, _ := urlValuesGet(raw, "k")
-		if got := queryValue(raw, "k"); got != want {
-			t.Fatalf("queryValue(%q) = %q, want %q", raw, got, want)
-		}
-	})
 }
 
 func TestMaxKeys(t *testing.T) {
