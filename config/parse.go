@@ -577,3 +577,36 @@ func ParseOTLPEndpoint(s, protocol string, tls bool) (OTLPEndpoint, error) {
 	}
 	return ep, nil
 }
+
+// IPList is a parsed list of IP addresses and CIDRs (trusted proxies,
+// access lists).
+type IPList []netip.Prefix
+
+// ParseIPList parses each entry with ParseIPPrefix; an error names the
+// entry's index ("[2]: ...").
+func ParseIPList(list []string) (IPList, error) {
+	out := make(IPList, 0, len(list))
+	for i, s := range list {
+		p, err := ParseIPPrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Contains reports whether ip (an IPv4-mapped IPv6 address counts as IPv4)
+// is in the list.
+func (l IPList) Contains(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range l {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

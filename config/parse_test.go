@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -345,5 +347,26 @@ func TestParseAlgo(t *testing.T) {
 				t.Errorf("ParseAlgo(%q) = %+v, %q; want %+v, %q", tt.in, got, errString(err), tt.want, tt.err)
 			}
 		})
+	}
+}
+
+func TestIPList(t *testing.T) {
+	l, err := ParseIPList([]string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::ffff:198.51.100.0/120"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ip, want := range map[string]bool{
+		"10.1.2.3": true, "192.0.2.7": true, "192.0.2.8": false, "2001:db8::1": true,
+		"::ffff:10.0.0.1": true, "198.51.100.9": true, "2001:db9::1": false,
+	} {
+		if got := l.Contains(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("Contains(%s) = %v, want %v", ip, got, want)
+		}
+	}
+	if l.Contains(netip.Addr{}) {
+		t.Error("the zero address is in the list")
+	}
+	if _, err := ParseIPList([]string{"10.0.0.0/8", "nope"}); err == nil || !strings.HasPrefix(err.Error(), "[1]: ") {
+		t.Errorf("error %v, want one naming index 1", err)
 	}
 }

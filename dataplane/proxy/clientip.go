@@ -11,34 +11,21 @@ import (
 
 // TrustedProxies is a compiled settings.trusted_proxies list.
 type TrustedProxies struct {
-	prefixes []netip.Prefix
+	list config.IPList
 }
 
 // ParseTrustedProxies compiles CIDRs or single IPs.
 func ParseTrustedProxies(list []string) (*TrustedProxies, error) {
-	t := &TrustedProxies{}
-	for i, s := range list {
-		p, err := config.ParseIPPrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("settings.trusted_proxies[%d]: %w", i, err)
-		}
-		t.prefixes = append(t.prefixes, p)
+	l, err := config.ParseIPList(list)
+	if err != nil {
+		return nil, fmt.Errorf("settings.trusted_proxies%w", err)
 	}
-	return t, nil
+	return &TrustedProxies{list: l}, nil
 }
 
 // Contains reports whether a is a trusted proxy.
 func (t *TrustedProxies) Contains(a netip.Addr) bool {
-	if t == nil || !a.IsValid() {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range t.prefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return t != nil && t.list.Contains(a)
 }
 
 // ClientIP resolves the real client address, in the manner of nginx's realip

@@ -87,7 +87,7 @@ type options struct {
 	staleIfError             time.Duration
 	headers                  []string // canonical
 	skip                     *regexp.Regexp
-	purge                    []netip.Prefix
+	purge                    config.IPList
 }
 
 func compile(c *pb.CachePlugin) (options, error) {
@@ -118,13 +118,11 @@ func compile(c *pb.CachePlugin) (options, error) {
 		}
 		o.skip = re
 	}
-	for i, s := range c.GetPurgeIpList() {
-		p, err := config.ParseIPPrefix(s)
-		if err != nil {
-			return o, fmt.Errorf("purge_ip_list[%d]: %w", i, err)
-		}
-		o.purge = append(o.purge, p)
+	purge, err := config.ParseIPList(c.GetPurgeIpList())
+	if err != nil {
+		return o, fmt.Errorf("purge_ip_list%w", err)
 	}
+	o.purge = purge
 	return o, nil
 }
 
@@ -319,15 +317,7 @@ func (c *Cache) pass(w http.ResponseWriter, r *http.Request, next http.Handler, 
 // the host whose path starts with the prefix before a trailing "*".
 // Clients not in purge_ip_list get 405, as if PURGE were not supported.
 func (c *Cache) purge(w http.ResponseWriter, r *http.Request) {
-	ip := c.clientIP(r).Unmap()
-	allowed := false
-	for _, p := range c.opts.purge {
-		if p.Contains(ip) {
-			allowed = true
-			break
-		}
-	}
-	if !allowed {
+	if !c.opts.purge.Contains(c.clientIP(r)) {
 		w.Header().Set("Allow", "GET, HEAD")
 		plugin.Answer(w, http.StatusMethodNotAllowed, "method not allowed")
 		return

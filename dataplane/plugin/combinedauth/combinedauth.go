@@ -41,22 +41,13 @@ type app struct {
 	secret []byte
 	// deviation is the allowed |now - ts|, in seconds.
 	deviation int64
-	// prefixes are the addresses the app may call from; empty means any.
-	prefixes []netip.Prefix
+	// from are the addresses the app may call from; empty means any.
+	from config.IPList
 }
 
 // allows reports whether ip may use the app.
 func (a *app) allows(ip netip.Addr) bool {
-	if len(a.prefixes) == 0 {
-		return true
-	}
-	ip = ip.Unmap()
-	for _, p := range a.prefixes {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return len(a.from) == 0 || a.from.Contains(ip)
 }
 
 // New builds the middleware. Apps, secrets and address lists are compiled
@@ -120,13 +111,11 @@ func compile(list []*pb.CombinedAuthApp) (map[string]*app, error) {
 			return nil, fmt.Errorf("%s.deviation: required, greater than 0", field)
 		}
 		compiled := &app{secret: []byte(a.GetSecret()), deviation: int64(a.GetDeviation())}
-		for j, s := range a.GetIpList() {
-			p, err := config.ParseIPPrefix(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s.ip_list[%d]: %w", field, j, err)
-			}
-			compiled.prefixes = append(compiled.prefixes, p)
+		from, err := config.ParseIPList(a.GetIpList())
+		if err != nil {
+			return nil, fmt.Errorf("%s.ip_list%w", field, err)
 		}
+		compiled.from = from
 		apps[a.GetAppId()] = compiled
 	}
 	return apps, nil

@@ -5,7 +5,6 @@ package iprestriction
 import (
 	"fmt"
 	"net/http"
-	"net/netip"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
@@ -24,13 +23,9 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if len(c.GetIpList()) == 0 {
 		return nil, fmt.Errorf("ip_list: required")
 	}
-	prefixes := make([]netip.Prefix, 0, len(c.GetIpList()))
-	for i, s := range c.GetIpList() {
-		p, err := config.ParseIPPrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("ip_list[%d]: %w", i, err)
-		}
-		prefixes = append(prefixes, p)
+	list, err := config.ParseIPList(c.GetIpList())
+	if err != nil {
+		return nil, fmt.Errorf("ip_list%w", err)
 	}
 	deny, err := plugin.AllowDeny(c.GetType(), "allow")
 	if err != nil {
@@ -47,15 +42,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ip := clientIP(r)
-			listed := false
-			for _, p := range prefixes {
-				if p.Contains(ip) {
-					listed = true
-					break
-				}
-			}
-			if listed == deny {
+			if list.Contains(clientIP(r)) == deny {
 				refused()
 				plugin.Forbidden(w, body)
 				return
