@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -153,22 +152,13 @@ func pluginOptions(m protoreflect.Message, t *ttable) protoreflect.FieldDescript
 const pluginName = "pingap.v1.Plugin"
 
 // suggest returns ` (did you mean "x"?)` for the field name closest to key,
-// or "" when none is close.
+// or "" when none is close (see suggestName).
 func suggest(key string, fields protoreflect.FieldDescriptors) string {
-	best, bestDist := "", len(key)/2+1
-	if bestDist > 3 {
-		bestDist = 3
+	names := make([]string, fields.Len())
+	for i := range names {
+		names[i] = string(fields.Get(i).Name())
 	}
-	for i := 0; i < fields.Len(); i++ {
-		name := string(fields.Get(i).Name())
-		if dist := editDistance(key, name); dist <= bestDist && (best == "" || dist < editDistance(key, best)) {
-			best = name
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return suggestName(key, names)
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.

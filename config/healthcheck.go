@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -210,16 +212,7 @@ func (hc *HealthCheck) setPath(u *url.URL, rest []string) error {
 // suggestParam returns ` (did you mean "x"?)` when key is within two edits
 // of a check parameter's name.
 func suggestParam(key string) string {
-	best, bestDist := "", 3 // only names within two edits qualify
-	for name := range healthCheckParams {
-		if d := editDistance(key, name); d < bestDist || d == bestDist && best != "" && name < best {
-			best, bestDist = name, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return suggestWithin(key, slices.Sorted(maps.Keys(healthCheckParams)), 2)
 }
 
 func positiveDuration(v string, dst *time.Duration) error {

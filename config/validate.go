@@ -269,9 +269,16 @@ func contains(sorted []string, s string) bool {
 	return i < len(sorted) && sorted[i] == s
 }
 
-// suggestName returns ` (did you mean "x"?)` for the closest of names.
+// suggestName returns ` (did you mean "x"?)` for the closest of names, or
+// "" when none is close: within len(name)/2+1 edits, and at most 3.
 func suggestName(name string, names []string) string {
-	best, bestDist := "", min(len(name)/2+1, 3)
+	return suggestWithin(name, names, min(len(name)/2+1, 3))
+}
+
+// suggestWithin returns ` (did you mean "x"?)` for the first of names at the
+// smallest edit distance from name, if that is at most maxDist; else "".
+func suggestWithin(name string, names []string, maxDist int) string {
+	best, bestDist := "", maxDist
 	for _, n := range names {
 		if d := editDistance(name, n); d <= bestDist {
 			best, bestDist = n, d-1
