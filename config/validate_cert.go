@@ -77,16 +77,13 @@ func (v *validator) keyPair(path string, c *pb.Certificate) {
 	}
 }
 
-// pemInput returns inline PEM as is and reads a file named by path.
+// pemInput reads value with ReadPEM, reporting a problem at path.
 func (v *validator) pemInput(path, value string) ([]byte, bool) {
 	if strings.TrimSpace(value) == "" {
 		v.fail(path, "required: inline PEM or the path of a PEM file")
 		return nil, false
 	}
-	if strings.Contains(value, "-----BEGIN") {
-		return []byte(value), true
-	}
-	data, err := readPEMFile(value)
+	data, err := ReadPEM(value)
 	if err != nil {
 		v.fail(path, "%v", err)
 		return nil, false
