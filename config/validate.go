@@ -106,6 +106,8 @@ type validator struct {
 	src  *Source
 	s    *pb.Snapshot
 	errs ErrorList
+	// The object names of each section, sorted: what references may name.
+	servers, locations, upstreams, plugins, certificates []string
 }
 
 // fail records a problem at path, with the line of path or its closest
@@ -120,24 +122,29 @@ func (v *validator) run() {
 	if v.s == nil {
 		return
 	}
+	v.servers = slices.Sorted(maps.Keys(v.s.GetServers()))
+	v.locations = slices.Sorted(maps.Keys(v.s.GetLocations()))
+	v.upstreams = slices.Sorted(maps.Keys(v.s.GetUpstreams()))
+	v.plugins = slices.Sorted(maps.Keys(v.s.GetPlugins()))
+	v.certificates = slices.Sorted(maps.Keys(v.s.GetCertificates()))
 	v.walk(v.s.ProtoReflect(), "")
-	v.names("servers", slices.Sorted(maps.Keys(v.s.GetServers())))
-	v.names("locations", slices.Sorted(maps.Keys(v.s.GetLocations())))
-	v.names("upstreams", slices.Sorted(maps.Keys(v.s.GetUpstreams())))
-	v.names("plugins", slices.Sorted(maps.Keys(v.s.GetPlugins())))
-	v.names("certificates", slices.Sorted(maps.Keys(v.s.GetCertificates())))
+	v.names("servers", v.servers)
+	v.names("locations", v.locations)
+	v.names("upstreams", v.upstreams)
+	v.names("plugins", v.plugins)
+	v.names("certificates", v.certificates)
 	v.settings(v.s.GetSettings())
-	v.servers()
-	for _, name := range slices.Sorted(maps.Keys(v.s.GetLocations())) {
+	v.checkServers()
+	for _, name := range v.locations {
 		v.location(joinPath("locations", pathKey(name)), v.s.GetLocations()[name])
 	}
-	for _, name := range slices.Sorted(maps.Keys(v.s.GetUpstreams())) {
+	for _, name := range v.upstreams {
 		v.upstream(joinPath("upstreams", pathKey(name)), v.s.GetUpstreams()[name])
 	}
-	for _, name := range slices.Sorted(maps.Keys(v.s.GetPlugins())) {
+	for _, name := range v.plugins {
 		v.plugin(joinPath("plugins", pathKey(name)), v.s.GetPlugins()[name])
 	}
-	v.certificates()
+	v.checkCertificates()
 }
 
 // walk checks what the schema's types leave open in any message: durations

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -19,10 +17,12 @@ import (
 // maxPEMFile is the largest certificate or key file read.
 const maxPEMFile = 1 << 20
 
-func (v *validator) certificates() {
+// checkCertificates checks every certificate, and that no two serve one
+// domain or are both the default.
+func (v *validator) checkCertificates() {
 	domains := make(map[string]string) // domain -> path of its certificate
 	defaultCert := ""
-	for _, name := range slices.Sorted(maps.Keys(v.s.GetCertificates())) {
+	for _, name := range v.certificates {
 		c := v.s.GetCertificates()[name]
 		path := joinPath("certificates", pathKey(name))
 		v.keyPair(path, c)

@@ -1,10 +1,8 @@
 package config
 
 import (
-	"maps"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -43,21 +41,20 @@ func newListener(addr, owner string) listener {
 	return l
 }
 
-func (v *validator) servers() {
+// checkServers checks every server, and that no two listen on one address.
+func (v *validator) checkServers() {
 	var used []listener
 	if a := v.s.GetSettings().GetAdminAddr(); a != "" {
 		if addrs, err := ParseListenAddrs(a); err == nil && len(addrs) == 1 {
 			used = append(used, newListener(addrs[0], "settings.admin_addr"))
 		}
 	}
-	locations := slices.Sorted(maps.Keys(v.s.GetLocations()))
-	plugins := slices.Sorted(maps.Keys(v.s.GetPlugins()))
-	for _, name := range slices.Sorted(maps.Keys(v.s.GetServers())) {
+	for _, name := range v.servers {
 		srv := v.s.GetServers()[name]
 		path := joinPath("servers", pathKey(name))
 		used = v.listen(path, srv.GetAddr(), used)
-		v.reference(path+".locations", "location", srv.GetLocations(), locations)
-		v.reference(path+".plugins", "plugin", srv.GetPlugins(), plugins)
+		v.reference(path+".locations", "location", srv.GetLocations(), v.locations)
+		v.reference(path+".plugins", "plugin", srv.GetPlugins(), v.plugins)
 		v.serverTLS(path, srv)
 		v.serverAccessLog(path, srv)
 	}
@@ -104,8 +101,8 @@ func (v *validator) location(path string, loc *pb.Location) {
 	case up == "" && len(loc.GetPlugins()) == 0:
 		v.fail(path+".upstream", "required unless the location has plugins")
 	case up != "":
-		if _, ok := v.s.GetUpstreams()[up]; !ok {
-			v.fail(path+".upstream", "unknown upstream %q%s", up, suggestName(up, slices.Sorted(maps.Keys(v.s.GetUpstreams()))))
+		if !contains(v.upstreams, up) {
+			v.fail(path+".upstream", "unknown upstream %q%s", up, suggestName(up, v.upstreams))
 		}
 	}
 	if rw := loc.GetRewrite(); rw != "" {
@@ -128,7 +125,7 @@ func (v *validator) location(path string, loc *pb.Location) {
 			v.fail(indexPath(path+".proxy_remove_headers", i), "invalid header name %q", h)
 		}
 	}
-	v.reference(path+".plugins", "plugin", loc.GetPlugins(), slices.Sorted(maps.Keys(v.s.GetPlugins())))
+	v.reference(path+".plugins", "plugin", loc.GetPlugins(), v.plugins)
 }
 
 func (v *validator) upstream(path string, up *pb.Upstream) {

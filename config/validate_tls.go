@@ -2,15 +2,13 @@ package config
 
 import (
 	"crypto/tls"
-	"maps"
-	"slices"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
 // serverTLS checks a server's TLS and connection settings.
 func (v *validator) serverTLS(path string, srv *pb.Server) {
-	v.reference(path+".certificates", "certificate", srv.GetCertificates(), slices.Sorted(maps.Keys(v.s.GetCertificates())))
+	v.reference(path+".certificates", "certificate", srv.GetCertificates(), v.certificates)
 	if srv.GetGlobalCertificates() && len(v.s.GetCertificates()) == 0 {
 		v.fail(path+".global_certificates", "no certificates are defined")
 	}

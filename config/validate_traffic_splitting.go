@@ -1,9 +1,6 @@
 package config
 
 import (
-	"maps"
-	"slices"
-
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -13,8 +10,8 @@ func checkTrafficSplittingPlugin(v *validator, path string, p *pb.Plugin) {
 	c := p.GetTrafficSplitting()
 	if c.GetUpstream() == "" {
 		v.fail(path+".upstream", "required: the upstream that receives the share")
-	} else if names := slices.Sorted(maps.Keys(v.s.GetUpstreams())); !contains(names, c.GetUpstream()) {
-		v.fail(path+".upstream", "unknown upstream %q%s", c.GetUpstream(), suggestName(c.GetUpstream(), names))
+	} else if !contains(v.upstreams, c.GetUpstream()) {
+		v.fail(path+".upstream", "unknown upstream %q%s", c.GetUpstream(), suggestName(c.GetUpstream(), v.upstreams))
 	}
 	if c.GetWeight() > 100 {
 		v.fail(path+".weight", "%d is not a percentage (0..100)", c.GetWeight())
