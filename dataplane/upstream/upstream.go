@@ -66,7 +66,6 @@ type Upstream struct {
 	balancer  balancer
 	failOpen  balancer // nil unless fail_open: the balancer that ignores health
 	transport roundTripper
-	tc        transportConfig // what the transport was built from
 	logger    *slog.Logger
 	health    *activeHealth // nil without health_check
 	metrics   *observe.Upstream
@@ -121,7 +120,6 @@ func New(name string, cfg *pb.Upstream, opts Options) (*Upstream, error) {
 		pool:      p,
 		balancer:  newBalancer(params),
 		transport: newTransport(tc),
-		tc:        tc,
 		logger:    logger,
 		health:    health,
 		metrics:   opts.Metrics,

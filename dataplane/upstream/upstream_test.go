@@ -78,8 +78,12 @@ func TestNewTransportSettings(t *testing.T) {
 			if _, ok := u.Transport().(*h1client.Client); !ok {
 				t.Fatalf("HTTP/1.1 upstream uses %T, want the synchronous *h1client.Client", u.Transport())
 			}
-			if u.tc.read != tc.read || u.tc.idle != tc.idle || u.tc.poolSize != tc.poolSize {
-				t.Errorf("read %v idle %v pool %d; want %v %v %d", u.tc.read, u.tc.idle, u.tc.poolSize, tc.read, tc.idle, tc.poolSize)
+			got, err := parseTransportConfig("upstreams.api", tc.cfg, tc.opts.DefaultPoolSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.read != tc.read || got.idle != tc.idle || got.poolSize != tc.poolSize {
+				t.Errorf("read %v idle %v pool %d; want %v %v %d", got.read, got.idle, got.poolSize, tc.read, tc.idle, tc.poolSize)
 			}
 			// The same settings on an HTTP/2 upstream reach net/http's transport.
 			h2cfg := proto.Clone(tc.cfg).(*pb.Upstream)
