@@ -86,7 +86,10 @@ func newActiveHealth(prefix string, cfg *pb.Upstream, targets []*Target, opts Op
 	}
 	var base *tls.Config
 	if hc.Scheme == "https" || hc.Scheme == "grpc" && config.UpstreamTLS(cfg) {
-		if base, err = checkTLSConfig(prefix, cfg); err != nil {
+		// Unlike the traffic, a check verifies the target's certificate
+		// only when verify_cert is explicitly true: it asks whether the
+		// target is up, not whether its certificate is right.
+		if base, err = clientTLS(prefix, cfg, cfg.GetVerifyCert()); err != nil {
 			return nil, err
 		}
 	}

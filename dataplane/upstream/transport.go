@@ -34,15 +34,14 @@ type roundTripper interface {
 
 // upstreamClientTLS is the TLS client config for an upstream's traffic, nil
 // when it speaks plain TCP. The target's certificate is verified unless
-// verify_cert is false; the name checked is sni, else the target's host.
+// verify_cert is false.
 func upstreamClientTLS(prefix string, cfg *pb.Upstream, alpn string) (*tls.Config, error) {
 	if !config.UpstreamTLS(cfg) {
 		return nil, nil
 	}
-	c := &tls.Config{
-		ServerName:         cfg.GetSni(),
-		InsecureSkipVerify: cfg.VerifyCert != nil && !cfg.GetVerifyCert(), //nolint:gosec // operator's explicit choice
-		MinVersion:         tls.VersionTLS12,
+	c, err := clientTLS(prefix, cfg, cfg.VerifyCert == nil || cfg.GetVerifyCert())
+	if err != nil {
+		return nil, err
 	}
 	switch alpn {
 	case config.ALPNH2:
@@ -51,6 +50,20 @@ func upstreamClientTLS(prefix string, cfg *pb.Upstream, alpn string) (*tls.Confi
 		c.NextProtos = []string{"h2", "http/1.1"}
 	default:
 		c.NextProtos = []string{"http/1.1"}
+	}
+	return c, nil
+}
+
+// clientTLS is the TLS client config of connections to an upstream's
+// targets, for its traffic and its health checks: TLS 1.2 at least, the
+// roots of ca_cert (else the system's), ServerName sni (empty: the caller
+// or the transport uses the target's host). verify says whether the
+// target's certificate is checked.
+func clientTLS(prefix string, cfg *pb.Upstream, verify bool) (*tls.Config, error) {
+	c := &tls.Config{
+		ServerName:         cfg.GetSni(),
+		InsecureSkipVerify: !verify, //nolint:gosec // the operator's verify_cert
+		MinVersion:         tls.VersionTLS12,
 	}
 	if ca := cfg.GetCaCert(); ca != "" {
 		roots, err := config.LoadCertPool(ca)
