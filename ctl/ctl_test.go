@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pingap-go/pingap/config"
@@ -331,15 +332,13 @@ func TestSettingsPrecedence(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			root := NewRootCmd(Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, func(k string) string { return tc.env[k] })
-			if err := root.PersistentFlags().Parse(tc.args); err != nil {
+			var f settingsFlags
+			fl := pflag.NewFlagSet("pingapctl", pflag.ContinueOnError)
+			f.register(fl)
+			if err := fl.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
-			f := &settingsFlags{}
-			f.server, _ = root.PersistentFlags().GetString("server")
-			f.cluster, _ = root.PersistentFlags().GetString("cluster")
-			f.config, _ = root.PersistentFlags().GetString("config")
-			s, err := resolveSettings(f, root.PersistentFlags(), func(k string) string { return tc.env[k] })
+			s, err := resolveSettings(&f, fl, func(k string) string { return tc.env[k] })
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want %q", err, tc.err)

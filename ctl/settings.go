@@ -110,10 +110,9 @@ func resolveSettings(f *settingsFlags, fl *pflag.FlagSet, env Env) (Settings, er
 			return s, fmt.Errorf("config file: %w", err)
 		}
 	}
-	pick := func(name, envName, fromFile, def string) string {
-		if fl.Changed(name) {
-			v, _ := fl.GetString(name)
-			return v
+	pick := func(flag, flagValue, envName, fromFile, def string) string {
+		if fl.Changed(flag) {
+			return flagValue
 		}
 		if v := env(envName); v != "" {
 			return v
@@ -123,10 +122,10 @@ func resolveSettings(f *settingsFlags, fl *pflag.FlagSet, env Env) (Settings, er
 		}
 		return def
 	}
-	s.Server = pick("server", "PINGAP_SERVER", file.Server, DefaultServer)
-	s.Token = pick("token", "PINGAP_TOKEN", file.Token, "")
-	s.Cluster = pick("cluster", "PINGAP_CLUSTER", file.Cluster, DefaultCluster)
-	s.CA = pick("ca", "PINGAP_CA", file.CA, "")
+	s.Server = pick("server", f.server, "PINGAP_SERVER", file.Server, DefaultServer)
+	s.Token = pick("token", f.token, "PINGAP_TOKEN", file.Token, "")
+	s.Cluster = pick("cluster", f.cluster, "PINGAP_CLUSTER", file.Cluster, DefaultCluster)
+	s.CA = pick("ca", f.ca, "PINGAP_CA", file.CA, "")
 	s.InsecureSkipVerify = file.InsecureSkipVerify
 	if fl.Changed("insecure-skip-verify") {
 		s.InsecureSkipVerify = f.insecure
