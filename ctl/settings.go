@@ -3,7 +3,6 @@ package ctl
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/pflag"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 // Defaults of the connection settings.
@@ -158,13 +159,9 @@ func fileError(path string, err error) error {
 func (s Settings) httpClient() (*http.Client, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.InsecureSkipVerify} //nolint:gosec // opt-in flag for testing
 	if s.CA != "" {
-		pemData, err := os.ReadFile(s.CA)
+		pool, err := config.LoadCertPool(s.CA)
 		if err != nil {
 			return nil, fmt.Errorf("--ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("--ca %s: no PEM certificates found", s.CA)
 		}
 		tlsCfg.RootCAs = pool
 	}
