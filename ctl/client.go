@@ -95,15 +95,10 @@ func (e *APIError) Error() string {
 
 // apiErrorBody is the JSON of an error answer.
 type apiErrorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Errors  []struct {
-		File    string `json:"file"`
-		Path    string `json:"path"`
-		Line    int    `json:"line"`
-		Message string `json:"message"`
-	} `json:"errors"`
-	CurrentVersion flexUint `json:"current_version"`
+	Code           string      `json:"code"`
+	Message        string      `json:"message"`
+	Errors         []errorJSON `json:"errors"`
+	CurrentVersion flexUint    `json:"current_version"`
 }
 
 // newAPIError builds the error of a non-2xx answer.

@@ -22,7 +22,8 @@ type validationJSON struct {
 	Errors []errorJSON `json:"errors"`
 }
 
-// errorJSON is one validation error in JSON output.
+// errorJSON is one validation error, as `validate -o json` prints it and
+// the admin API sends it in an invalid_config answer.
 type errorJSON struct {
 	File    string `json:"file,omitempty"`
 	Path    string `json:"path,omitempty"`
