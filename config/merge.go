@@ -137,15 +137,6 @@ func Merge(inputs ...Input) (*pb.Snapshot, *Source, error) {
 	return m.out, m.src, m.errs.result()
 }
 
-// Check validates a decoded snapshot and merges in the decode errors of
-// decodeErr (from Decode, Merge or LoadPaths; nil when there were none),
-// leaving out validation errors that only repeat a decode error. It returns
-// nil or an ErrorList; after a syntax error only the decode errors are
-// reported.
-func Check(s *pb.Snapshot, src *Source, decodeErr error) error {
-	return check(s, src, decodeErr)
-}
-
 // origin is where an object or settings field was first defined.
 type origin struct {
 	file string

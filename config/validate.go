@@ -40,7 +40,7 @@ func Validate(s *pb.Snapshot, src *Source) error {
 // error and the decode errors before it are reported.
 func ValidateBytes(data []byte, f Format) (*pb.Snapshot, error) {
 	s, src, err := Decode(data, f)
-	if err := check(s, src, err); err != nil {
+	if err := Check(s, src, err); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -55,7 +55,7 @@ func Load(path string) (*pb.Snapshot, *Source, error) {
 		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	s, src, err := Decode(data, FormatFromPath(path))
-	if err := check(s, src, err); err != nil {
+	if err := Check(s, src, err); err != nil {
 		var l ErrorList
 		if errors.As(err, &l) && len(l) > 1 {
 			return nil, src, fmt.Errorf("config %s: %d errors:\n%w", path, len(l), err)
@@ -65,8 +65,12 @@ func Load(path string) (*pb.Snapshot, *Source, error) {
 	return s, src, nil
 }
 
-// check validates a decoded snapshot and merges the decode errors in.
-func check(s *pb.Snapshot, src *Source, decodeErr error) error {
+// Check validates a decoded snapshot and merges in the decode errors of
+// decodeErr (from Decode, Merge or LoadPaths; nil when there were none),
+// leaving out validation errors that only repeat a decode error. It returns
+// nil or an ErrorList; after a syntax error only the decode errors are
+// reported. A decodeErr that is not an ErrorList is returned as is.
+func Check(s *pb.Snapshot, src *Source, decodeErr error) error {
 	var errs ErrorList
 	if decodeErr != nil {
 		var dl ErrorList
