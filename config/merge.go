@@ -96,23 +96,6 @@ func configFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// LoadPaths reads the configuration at paths (see ReadPaths: files and
-// directories of *.toml and *.json files) and merges it with Merge. It
-// decodes but does not validate: pass the snapshot and the Source to Check
-// (or Validate), whose errors then name their files.
-//
-// A read error is returned as is; decode errors and names defined in two
-// files come as an ErrorList, with the snapshot and Source of what could be
-// decoded (never nil then).
-func LoadPaths(paths ...string) (*pb.Snapshot, *Source, error) {
-	inputs, err := ReadPaths(paths...)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, src, err := Merge(inputs...)
-	return s, src, err
-}
-
 // Merge decodes every input and merges them into one snapshot. An object
 // defined in two inputs, or a settings field set in two, is an error at the
 // second definition naming the first one's file and line; the first

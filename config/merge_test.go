@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
 // writeConfigDir writes files (name -> content) into a new directory.
@@ -30,13 +32,23 @@ const (
 	mergeServers   = "[settings]\nname = \"edge\"\n\n[servers.main]\naddr = \"127.0.0.1:0\"\nlocations = [\"api\", \"web\"]\n"
 )
 
-func TestLoadPathsMergesADirectory(t *testing.T) {
+// readAndMerge reads the config files of dir and merges them.
+func readAndMerge(t *testing.T, dir string) (*pb.Snapshot, *Source, error) {
+	t.Helper()
+	inputs, err := ReadPaths(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Merge(inputs...)
+}
+
+func TestMergeADirectory(t *testing.T) {
 	t.Parallel()
 	dir := writeConfigDir(t, map[string]string{
 		"upstreams.toml": mergeUpstreams, "locations.toml": mergeLocations, "servers.toml": mergeServers,
 		"README.md": "not config", ".hidden.toml": "not = valid [",
 	})
-	s, src, err := LoadPaths(dir)
+	s, src, err := readAndMerge(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +133,10 @@ func TestMergeErrors(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
 			dir := writeConfigDir(t, tc.files)
-			s, src, err := LoadPaths(dir)
+			s, src, err := readAndMerge(t, dir)
 			if tc.check {
 				if err != nil {
-					t.Fatalf("LoadPaths: %v", err)
+					t.Fatalf("Merge: %v", err)
 				}
 				err = Check(s, src, err)
 			}

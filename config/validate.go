@@ -66,7 +66,7 @@ func Load(path string) (*pb.Snapshot, *Source, error) {
 }
 
 // Check validates a decoded snapshot and merges in the decode errors of
-// decodeErr (from Decode, Merge or LoadPaths; nil when there were none),
+// decodeErr (from Decode or Merge; nil when there were none),
 // leaving out validation errors that only repeat a decode error. It returns
 // nil or an ErrorList; after a syntax error only the decode errors are
 // reported. A decodeErr that is not an ErrorList is returned as is.
