@@ -128,25 +128,6 @@ func (c *Client) Rollback(ctx context.Context, cluster string, to uint64, opts .
 	return parseApply(resp.body)
 }
 
-// Validate has the control plane validate s without storing it and
-// returns its content hash.
-func (c *Client) Validate(ctx context.Context, cluster string, s *pb.Snapshot) (string, error) {
-	body, err := encodeSnapshot(s)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: clusterPath(cluster, "/validate"),
-		body: body, contentType: "application/json"})
-	if err != nil {
-		return "", err
-	}
-	var b struct {
-		Hash string `json:"hash"`
-	}
-	err = decodeJSON(resp.body, &b)
-	return b.Hash, err
-}
-
 // versionQuery selects a version; 0 is the current one.
 func versionQuery(version uint64, format string) url.Values {
 	q := url.Values{"format": {format}}
@@ -320,31 +301,4 @@ func (c *Client) Status(ctx context.Context, cluster string) (*Status, error) {
 		s.Nacks = []NackSummary{}
 	}
 	return &s, nil
-}
-
-// Clusters lists the clusters the control plane knows.
-func (c *Client) Clusters(ctx context.Context) ([]string, error) {
-	var b struct {
-		Clusters []json.RawMessage `json:"clusters"`
-	}
-	if err := c.getJSON(ctx, "/clusters", nil, &b); err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(b.Clusters))
-	for _, raw := range b.Clusters {
-		var name string
-		if json.Unmarshal(raw, &name) != nil {
-			var obj struct {
-				Name    string `json:"name"`
-				Cluster string `json:"cluster"`
-			}
-			_ = json.Unmarshal(raw, &obj)
-			name = obj.Name
-			if name == "" {
-				name = obj.Cluster
-			}
-		}
-		out = append(out, name)
-	}
-	return out, nil
 }

@@ -82,7 +82,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case !ok:
 			f.fail(w, 401, "unauthorized", "missing or unknown token", nil)
 			return
-		case r.Method == http.MethodPost && role != "admin" && !strings.HasSuffix(r.URL.Path, "/diff") && !strings.HasSuffix(r.URL.Path, "/validate"):
+		case r.Method == http.MethodPost && role != "admin" && !strings.HasSuffix(r.URL.Path, "/diff"):
 			f.fail(w, 403, "forbidden", "token role read may not write", nil)
 			return
 		}
