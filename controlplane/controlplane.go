@@ -345,19 +345,6 @@ func (s storeAdapter) Apply(ctx context.Context, cluster string, snap *pb.Snapsh
 	return s.Store.Apply(ctx, cluster, snap, store.ApplyMeta{Author: meta.Author, Message: meta.Message, IfVersion: meta.IfVersion})
 }
 
-// Rollback rolls back and tells whether a version was made: the store
-// returns the current version unchanged when the content is already
-// current, so a version newer than the one current before is a new one.
-// (Without IfVersion, a concurrent apply landing in between could be
-// mistaken for it; IfVersion rules that out.)
 func (s storeAdapter) Rollback(ctx context.Context, cluster string, to uint64, meta admin.ApplyMeta) (*pb.VersionInfo, bool, error) {
-	var before uint64
-	if list, err := s.Versions(ctx, cluster, 1); err == nil && len(list) > 0 {
-		before = list[0].GetVersion()
-	}
-	info, err := s.Store.Rollback(ctx, cluster, to, store.ApplyMeta{Author: meta.Author, Message: meta.Message, IfVersion: meta.IfVersion})
-	if err != nil {
-		return nil, false, err
-	}
-	return info, info.GetVersion() > before && info.GetRollbackOf() == to, nil
+	return s.Store.Rollback(ctx, cluster, to, store.ApplyMeta{Author: meta.Author, Message: meta.Message, IfVersion: meta.IfVersion})
 }

@@ -53,15 +53,14 @@ func (s *Store) Apply(ctx context.Context, cluster string, snap *pb.Snapshot, me
 // Rollback makes a new version of the cluster with the content of version
 // to, with RollbackOf set to to. When that content equals the current
 // version's, no version is made and Rollback returns the current version's
-// info. meta.IfVersion applies as for Apply. A version pruned by retention
-// gives ErrNotFound.
-func (s *Store) Rollback(ctx context.Context, cluster string, to uint64, meta ApplyMeta) (*pb.VersionInfo, error) {
+// info with created false. meta.IfVersion applies as for Apply. A version
+// pruned by retention gives ErrNotFound.
+func (s *Store) Rollback(ctx context.Context, cluster string, to uint64, meta ApplyMeta) (info *pb.VersionInfo, created bool, err error) {
 	_, snap, err := s.Get(ctx, cluster, to)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	info, _, err := s.apply(ctx, cluster, snap, meta, to)
-	return info, err
+	return s.apply(ctx, cluster, snap, meta, to)
 }
 
 // head is a cluster's current version as one apply attempt saw it.

@@ -116,17 +116,18 @@ func TestRollback(t *testing.T) {
 		ifVersion   *uint64
 		wantVersion uint64
 		wantOf      uint64
+		wantCreated bool
 		wantSnap    *pb.Snapshot
 		wantErr     error
 	}{
-		{desc: "to an older version", to: 1, wantVersion: 3, wantOf: 1, wantSnap: snap(1)},
+		{desc: "to an older version", to: 1, wantVersion: 3, wantOf: 1, wantCreated: true, wantSnap: snap(1)},
 		{desc: "to the current content", to: 1, wantVersion: 3, wantOf: 1, wantSnap: snap(1)},
 		{desc: "if_version behind", to: 2, ifVersion: u64(2), wantErr: ErrConflict},
-		{desc: "if_version matches", to: 2, ifVersion: u64(3), wantVersion: 4, wantOf: 2, wantSnap: snap(2)},
+		{desc: "if_version matches", to: 2, ifVersion: u64(3), wantVersion: 4, wantOf: 2, wantCreated: true, wantSnap: snap(2)},
 		{desc: "a version that does not exist", to: 99, wantErr: ErrNotFound},
 	}
 	for _, tc := range tests {
-		info, err := s.Rollback(ctx, "c", tc.to, ApplyMeta{Author: "bob", IfVersion: tc.ifVersion})
+		info, created, err := s.Rollback(ctx, "c", tc.to, ApplyMeta{Author: "bob", IfVersion: tc.ifVersion})
 		if tc.wantErr != nil {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("%s: err = %v, want %v", tc.desc, err, tc.wantErr)
@@ -136,8 +137,9 @@ func TestRollback(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.desc, err)
 		}
-		if info.GetVersion() != tc.wantVersion || info.GetRollbackOf() != tc.wantOf {
-			t.Fatalf("%s: version %d rollback_of %d, want %d %d", tc.desc, info.GetVersion(), info.GetRollbackOf(), tc.wantVersion, tc.wantOf)
+		if info.GetVersion() != tc.wantVersion || info.GetRollbackOf() != tc.wantOf || created != tc.wantCreated {
+			t.Fatalf("%s: version %d rollback_of %d created %v, want %d %d %v", tc.desc, info.GetVersion(), info.GetRollbackOf(), created,
+				tc.wantVersion, tc.wantOf, tc.wantCreated)
 		}
 		cur, got, err := s.Current(ctx, "c")
 		if err != nil {

@@ -92,10 +92,10 @@ func TestRetention(t *testing.T) {
 		}
 	}
 	// A rollback to a pruned version is not possible; to a kept one it is.
-	if _, err := s.Rollback(ctx, "c", 2, ApplyMeta{}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Rollback(ctx, "c", 2, ApplyMeta{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("rollback to pruned: %v", err)
 	}
-	if info, err := s.Rollback(ctx, "c", 4, ApplyMeta{}); err != nil || info.GetVersion() != 7 {
+	if info, _, err := s.Rollback(ctx, "c", 4, ApplyMeta{}); err != nil || info.GetVersion() != 7 {
 		t.Errorf("rollback to kept: %v %v", info, err)
 	}
 }
