@@ -84,6 +84,8 @@
 //
 // # Transport
 //
-// Each Upstream has one [net/http.Transport] with its own keep-alive pool;
-// see [Upstream.Transport] for the settings.
+// Each Upstream has one transport with its own keep-alive pool: the
+// synchronous HTTP/1.1 client of package h1client when alpn is h1 (the
+// default), else a [net/http.Transport] for h2, h2c and h2h1; see
+// [Upstream.Transport] for the settings.
 package upstream

@@ -272,15 +272,18 @@ func (u *Upstream) Pick(r *http.Request, clientIP netip.Addr) (*Target, error) {
 
 // Transport returns the upstream's pooled keep-alive transport, shared by all
 // its targets. The proxy sends each request with RoundTrip, with
-// URL.Scheme "http" and URL.Host the picked target's Addr.
+// URL.Scheme "http" ("https" when the upstream speaks TLS) and URL.Host the
+// picked target's Addr.
 //
 // Settings: connection_timeout bounds the dial (TCP keep-alive probes on);
 // read_timeout bounds the wait for response headers once the request is
 // written; idle_timeout is how long an idle connection is kept; write_timeout,
 // when set, is the deadline of each write of the request to the connection;
-// at most keepalive_pool_size idle connections are kept per target. It speaks
-// HTTP/1.1 only, uses no proxy, does not ask for compression, and waits 1s
-// for "100 Continue".
+// at most keepalive_pool_size idle connections are kept per target. It uses
+// no proxy and does not ask for compression. With alpn h1 it is an
+// [h1client.Client], which sends a request body without waiting for "100
+// Continue"; otherwise a [net/http.Transport] speaking the protocols alpn
+// names, which waits 1s for "100 Continue".
 func (u *Upstream) Transport() http.RoundTripper { return u.transport }
 
 // Start starts the active health checks, one goroutine per target, each
