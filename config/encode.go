@@ -298,16 +298,10 @@ func headerKey(parts []string) string {
 
 // tomlKey renders a key bare when TOML allows, else as a basic string.
 func tomlKey(k string) string {
-	if k == "" {
-		return `""`
+	if bareKey(k) {
+		return k
 	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return quoteTOML(k)
-		}
-	}
-	return k
+	return quoteTOML(k)
 }
 
 // quoteTOML renders s as a TOML basic string.

@@ -206,16 +206,25 @@ func segmentEnds(path string) []int {
 // pathKey renders an object name as a path segment: bare when it is a bare
 // TOML key, quoted otherwise.
 func pathKey(name string) string {
-	if name == "" {
-		return `""`
+	if bareKey(name) {
+		return name
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	return strconv.Quote(name)
+}
+
+// bareKey reports whether s may be written as a bare TOML key: not empty,
+// only ASCII letters, digits, '_' and '-'.
+func bareKey(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return strconv.Quote(name)
+			return false
 		}
 	}
-	return name
+	return true
 }
 
 // joinPath appends a field or object name to a path.
