@@ -32,10 +32,11 @@ type Middleware func(next http.Handler) http.Handler
 // BuildContext carries what a plugin factory may use while it builds.
 type BuildContext struct {
 	// Logger is the data plane's logger, already tagged with the plugin name.
+	// Nil in tests means discard; use the Log method.
 	Logger *slog.Logger
 	// ClientIP resolves a request's client address through
 	// settings.trusted_proxies (the peer address when it is not a trusted
-	// proxy). Nil in tests means the peer address.
+	// proxy). Nil in tests means the peer address; use the ClientAddr method.
 	ClientIP func(r *http.Request) netip.Addr
 	// Now is the clock for time-based checks (token expiry, timestamps).
 	// Nil means time.Now; use the Clock method.
@@ -75,6 +76,23 @@ func (c BuildContext) Clock() func() time.Time {
 		return c.Now
 	}
 	return time.Now
+}
+
+// Log returns ctx.Logger, or a logger that discards everything when it is
+// nil.
+func (c BuildContext) Log() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// ClientAddr returns ctx.ClientIP, or PeerIP when it is nil.
+func (c BuildContext) ClientAddr() func(r *http.Request) netip.Addr {
+	if c.ClientIP != nil {
+		return c.ClientIP
+	}
+	return PeerIP
 }
 
 // Cleanup registers fn with OnClose, when there is one.

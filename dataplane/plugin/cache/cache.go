@@ -162,10 +162,7 @@ func NewCache(ctx plugin.BuildContext, cfg *pb.CachePlugin) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{opts: o, now: ctx.Clock(), clientIP: ctx.ClientIP, labels: map[string][]string{}, events: map[string]func(){}}
-	if c.clientIP == nil {
-		c.clientIP = plugin.PeerIP
-	}
+	c := &Cache{opts: o, now: ctx.Clock(), clientIP: ctx.ClientAddr(), labels: map[string][]string{}, events: map[string]func(){}}
 	for _, l := range []string{LabelHit, LabelMiss, LabelExpired, LabelRevalidated, LabelBypass, LabelPass, LabelStale} {
 		c.labels[l] = []string{l}
 		c.events[l] = ctx.Count(strings.ToLower(l))

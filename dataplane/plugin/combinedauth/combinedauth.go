@@ -64,10 +64,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if _, err := rand.Read(dummy.secret); err != nil {
 		return nil, fmt.Errorf("dummy secret: %w", err)
 	}
-	clientIP := ctx.ClientIP
-	if clientIP == nil {
-		clientIP = plugin.PeerIP
-	}
+	clientIP := ctx.ClientAddr()
 	now := ctx.Clock()
 	hide := c.GetHideCredentials()
 	refused := ctx.Count("refused")

@@ -59,10 +59,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if c == nil { // a plugin with only its category: every default
 		c = &pb.CompressionPlugin{}
 	}
-	comp := &compressor{decompress: c.GetDecompression(), logger: ctx.Logger, minLength: DefaultMinLength}
-	if comp.logger == nil {
-		comp.logger = slog.New(slog.DiscardHandler)
-	}
+	comp := &compressor{decompress: c.GetDecompression(), logger: ctx.Log(), minLength: DefaultMinLength}
 	if n := c.GetMinLength(); n > 0 {
 		comp.minLength = int64(min(n, 1<<62))
 	}

@@ -64,7 +64,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}
 	ctx.Cleanup(client.CloseIdleConnections) // a replaced instance leaves no idle connections behind
 	address := u.String()
-	log := ctx.Logger
+	log := ctx.Log()
 	refused, unavailable := ctx.Count("refused"), ctx.Count("unavailable")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,9 +92,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 			sub.Header.Set("X-Forwarded-Proto", proto)
 			resp, err := client.Do(sub)
 			if err != nil {
-				if log != nil {
-					log.Warn("forward_auth service unavailable", "err", err)
-				}
+				log.Warn("forward_auth service unavailable", "err", err)
 				unavailable()
 				plugin.Answer(w, http.StatusServiceUnavailable, "service unavailable")
 				return

@@ -35,10 +35,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if body == "" {
 		body = "forbidden"
 	}
-	clientIP := ctx.ClientIP
-	if clientIP == nil {
-		clientIP = plugin.PeerIP
-	}
+	clientIP := ctx.ClientAddr()
 	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

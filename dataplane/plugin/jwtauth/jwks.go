@@ -69,14 +69,10 @@ func startJWKS(ctx plugin.BuildContext, c *pb.JwtPlugin) (*jwks, error) {
 	if ttl <= 0 {
 		ttl = DefaultJWKSTTL
 	}
-	log := ctx.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	j := &jwks{
 		url:        u.String(),
 		ttl:        ttl,
-		log:        log.With("jwks_url", u.Redacted()),
+		log:        ctx.Log().With("jwks_url", u.Redacted()),
 		client:     &http.Client{Timeout: fetchTimeout},
 		unknownKID: rate.NewLimiter(rate.Every(unknownKIDEvery), 1),
 		clock:      ctx.Clock(),

@@ -69,11 +69,7 @@ type auth struct {
 // and every option checked now, so a request only verifies.
 func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetJwt()
-	log := ctx.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	a := &auth{log: log, hide: c.GetHideCredentials(), delay: c.GetDelay().AsDuration(), refused: ctx.Count("refused")}
+	a := &auth{log: ctx.Log(), hide: c.GetHideCredentials(), delay: c.GetDelay().AsDuration(), refused: ctx.Count("refused")}
 	alg, err := a.keys(ctx, c)
 	if err != nil {
 		return nil, err

@@ -54,12 +54,8 @@ func newMinter(ctx plugin.BuildContext, c *pb.JwtPlugin) (*minter, error) {
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	log := ctx.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &minter{path: c.GetAuthPath(), method: jwt.GetSigningMethod(alg), secret: []byte(c.GetSecret()),
-		ttl: ttl, clock: ctx.Clock(), log: log, issued: ctx.Count("issued")}, nil
+		ttl: ttl, clock: ctx.Clock(), log: ctx.Log(), issued: ctx.Count("issued")}, nil
 }
 
 // serve forwards the request and answers {"token": "..."} when the

@@ -30,10 +30,7 @@ func newKeyFunc(ctx plugin.BuildContext, tag, name string) (keyFunc, error) {
 	}
 	switch tag {
 	case "", "ip":
-		clientIP := ctx.ClientIP
-		if clientIP == nil {
-			clientIP = plugin.PeerIP
-		}
+		clientIP := ctx.ClientAddr()
 		return func(r *http.Request) uint64 {
 			a := clientIP(r).As16()
 			return maphash.Bytes(seed, a[:])
