@@ -14,7 +14,6 @@ import (
 type version struct {
 	number uint64
 	hash   string
-	info   *pb.VersionInfo
 	snap   *pb.Snapshot
 
 	encOnce sync.Once
@@ -127,7 +126,7 @@ func (c *cluster) load(ctx context.Context, minVersion uint64) bool {
 		if snap == nil {
 			snap = &pb.Snapshot{}
 		}
-		v := &version{number: info.GetVersion(), hash: info.GetHash(), info: info, snap: snap}
+		v := &version{number: info.GetVersion(), hash: info.GetHash(), snap: snap}
 		if created := info.GetCreatedAt(); created.IsValid() && !created.AsTime().Before(c.started) {
 			v.conv = newConvergence(created.AsTime(), c.metrics.convergence)
 		}
