@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/syncbuf"
 )
 
 func TestParseHealthCheckUpstream(t *testing.T) {
@@ -254,10 +255,9 @@ func TestThresholds(t *testing.T) {
 	status.Store(http.StatusOK)
 	b := newBackend(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(status.Load())) })
 	after := newFakeAfter()
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	var logs syncbuf.Buffer
 	u, err := New("api", &pb.Upstream{Addrs: []string{b.addr()}, HealthCheck: "http://api/?success=2&failure=3&check_frequency=1s"},
-		Options{After: after.After, Rand: func() uint64 { return 1 << 63 }, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))})
+		Options{After: after.After, Rand: func() uint64 { return 1 << 63 }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,9 +294,7 @@ func TestThresholds(t *testing.T) {
 		t.Fatalf("a second prober waited %v", d)
 	default:
 	}
-	logMu.Lock()
 	out := logs.String()
-	logMu.Unlock()
 	for _, want := range []string{
 		`msg="upstream target health changed" upstream=api target=` + b.addr() + ` healthy=false reason="health check failed 3 times: status 500"`,
 		`healthy=true reason="health check passed 2 times"`,
@@ -305,17 +303,6 @@ func TestThresholds(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestJitter(t *testing.T) {

@@ -82,7 +82,7 @@ func TestTransportKeepAliveAndClose(t *testing.T) {
 		t.Errorf("100 sequential requests opened %d connections, want 1", n)
 	}
 	u.Close()
-	waitFor(t, "the idle connection to close", func() bool { return b.closed.Load() == 1 })
+	eventually(t, "the idle connection to close", func() bool { return b.closed.Load() == 1 })
 }
 
 func TestTransportCloseLetsInFlightFinish(t *testing.T) {
@@ -101,13 +101,13 @@ func TestTransportCloseLetsInFlightFinish(t *testing.T) {
 		}
 		res <- got
 	}()
-	waitFor(t, "the request to arrive", func() bool { return b.opened.Load() == 1 })
+	eventually(t, "the request to arrive", func() bool { return b.opened.Load() == 1 })
 	u.Close()
 	close(release)
 	if got := <-res; got != "late" {
 		t.Errorf("in-flight request got %q, want it to finish", got)
 	}
-	waitFor(t, "its connection to close once idle", func() bool { return b.closed.Load() == 1 })
+	eventually(t, "its connection to close once idle", func() bool { return b.closed.Load() == 1 })
 }
 
 func TestTransportReadTimeout(t *testing.T) {
@@ -132,14 +132,8 @@ func TestTransportReadTimeout(t *testing.T) {
 
 func TestTransportConnectionRefused(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	u := newUpstream(t, &pb.Upstream{Addrs: []string{addr}})
-	_, err = roundTrip(u, "/", nil)
+	u := newUpstream(t, &pb.Upstream{Addrs: []string{closedAddr(t)}})
+	_, err := roundTrip(u, "/", nil)
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "dial" {
 		t.Fatalf("err = %v, want a dial *net.OpError", err)
@@ -201,16 +195,5 @@ func TestWriteDeadlineConn(t *testing.T) {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("write without a reader: err = %v, want a timeout", err)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
