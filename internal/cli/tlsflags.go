@@ -98,18 +98,10 @@ func ReadTokens(path string) ([]string, error) {
 		return nil, fmt.Errorf("--tokens-file: %w", err)
 	}
 	var out []string
-	for _, line := range splitLines(string(data)) {
-		if line != "" && line[0] != '#' {
+	for line := range strings.Lines(string(data)) {
+		if line = strings.TrimSpace(line); line != "" && line[0] != '#' {
 			out = append(out, line)
 		}
 	}
 	return out, nil
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		out = append(out, strings.TrimSpace(l))
-	}
-	return out
 }
