@@ -120,9 +120,6 @@ func NewRoute(up *upstream.Upstream) *Route {
 	return rt
 }
 
-// Upstream is the route's upstream.
-func (rt *Route) Upstream() *upstream.Upstream { return rt.up }
-
 type routeKey struct{}
 
 // WithRoute returns r sent to rt's upstream instead of the location's own.

@@ -14,7 +14,6 @@ import (
 // http.Handler of the server's listeners for one config version.
 type Server struct {
 	name            string
-	cfg             *pb.Server
 	router          *router.Router[*Location]
 	maxHeaderCount  int
 	readBodyTimeout time.Duration
@@ -42,7 +41,7 @@ func NewServer(name string, cfg *pb.Server, locations map[string]*Location, snap
 	if err != nil {
 		return nil, fmt.Errorf("servers.%s: %w", name, err)
 	}
-	s := &Server{name: name, cfg: cfg, router: rt, maxHeaderCount: DefaultMaxHeaderCount,
+	s := &Server{name: name, router: rt, maxHeaderCount: DefaultMaxHeaderCount,
 		readBodyTimeout: cfg.GetReadBodyTimeout().AsDuration()}
 	if n := cfg.GetMaxHeaderCount(); n > 0 {
 		s.maxHeaderCount = int(n)
@@ -52,9 +51,6 @@ func NewServer(name string, cfg *pb.Server, locations map[string]*Location, snap
 
 // Name is the server's name.
 func (s *Server) Name() string { return s.name }
-
-// Config is the server config this was built from.
-func (s *Server) Config() *pb.Server { return s.cfg }
 
 // ServeHTTP routes the request to its location.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
