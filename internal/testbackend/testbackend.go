@@ -20,7 +20,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -144,13 +143,8 @@ func (h *handler) writeEcho(w http.ResponseWriter, r *http.Request, code int) {
 // the order received.
 func joinHeaders(hdr http.Header) map[string]string {
 	out := make(map[string]string, len(hdr))
-	keys := make([]string, 0, len(hdr))
-	for k := range hdr {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out[k] = strings.Join(hdr[k], ", ")
+	for k, vs := range hdr {
+		out[k] = strings.Join(vs, ", ")
 	}
 	return out
 }
