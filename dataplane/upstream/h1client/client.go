@@ -49,7 +49,7 @@ func (c *Client) CloseIdleConnections() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for addr, p := range c.pools {
-		if p.closeIdle(true) {
+		if p.closeIdle() {
 			delete(c.pools, addr)
 		}
 	}

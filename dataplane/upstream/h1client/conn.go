@@ -130,24 +130,14 @@ func (c *conn) Write(p []byte) (int, error) {
 // is then retried on a new one.
 const peekAfter = 250 * time.Millisecond
 
-// isAliveAfter is isAlive for a connection idle for idle.
+// isAliveAfter reports whether a connection idle for idle can be reused:
+// nothing is buffered and, if it was idle for peekAfter or more, the socket
+// has neither data nor EOF pending.
 func (c *conn) isAliveAfter(idle time.Duration) bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	if idle < peekAfter {
-		return true
-	}
-	return c.isAlive()
-}
-
-// isAlive reports whether an idle connection can be reused: nothing is
-// buffered and the socket has neither data nor EOF pending.
-func (c *conn) isAlive() bool {
-	if c.br.Buffered() > 0 {
-		return false
-	}
-	if c.rc == nil {
+	if idle < peekAfter || c.rc == nil {
 		return true
 	}
 	c.alive = false
@@ -194,7 +184,7 @@ func (c *conn) close() {
 		putReader(c.br)
 		c.br = nil
 	}
-	c.pool.closed(c)
+	c.pool.release()
 }
 
 // takeWriter takes the buffered writer back from the connection unless a
@@ -223,7 +213,7 @@ func (c *conn) detach() {
 	if bw := c.takeWriter(true); bw != nil {
 		putWriter(bw)
 	}
-	c.pool.closed(c)
+	c.pool.release()
 }
 
 // done ends a round trip: the connection goes back to the pool when
@@ -256,16 +246,16 @@ func (c *conn) startWriter() {
 	c.wmu.Unlock()
 }
 
+// writeFailGrace is how long the response is awaited after the body writer
+// failed.
+const writeFailGrace = time.Second
+
 // writerDone is called by the body writer goroutine when it ends. On
 // success it starts the response-header timeout, unless the caller has
 // already stopped waiting for the body. If the request body failed, the
 // target is still waiting for the rest of it: the caller's read is woken at
 // once. If the connection failed, the target may still have answered (an
-// early 413 before closing): the caller gets the header timeout to read it.
-// writeFailGrace is how long the response is awaited after the body writer
-// failed.
-const writeFailGrace = time.Second
-
+// early 413 before closing): the caller gets up to writeFailGrace to read it.
 func (c *conn) writerDone(err error, srcErr bool) {
 	c.wmu.Lock()
 	c.writing = false

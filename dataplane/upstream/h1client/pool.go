@@ -156,9 +156,6 @@ func (p *targetPool) release() {
 	p.mu.Unlock()
 }
 
-// closed is called by conn.close.
-func (p *targetPool) closed(*conn) { p.release() }
-
 // put returns a healthy connection to the idle list, evicting the oldest
 // one beyond MaxIdlePerTarget.
 func (p *targetPool) put(c *conn) {
@@ -229,13 +226,13 @@ func (p *targetPool) sweepIdle() {
 // closeIdle closes every idle connection. It reports whether the pool is
 // now unused (no connection open, nobody waiting), in which case it is
 // marked dead so that the client can forget it.
-func (p *targetPool) closeIdle(markDead bool) bool {
+func (p *targetPool) closeIdle() bool {
 	p.mu.Lock()
 	stale := p.idle
 	p.idle = nil
 	p.client.idle.Add(-int64(len(stale)))
 	unused := p.active == len(stale) && len(p.waiters) == 0
-	if unused && markDead {
+	if unused {
 		p.dead = true
 		if p.sweep != nil {
 			p.sweep.Stop()
