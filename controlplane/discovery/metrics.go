@@ -87,7 +87,7 @@ func (s *Server) Census() Census {
 	}
 	for k, st := range s.nodes {
 		n := out.Nodes[k.cluster]
-		switch pb.NodeState(st.recorded.Load()) {
+		switch st.recordedState() {
 		case pb.NodeState_NODE_STATE_SYNCED:
 			n.Synced++
 		case pb.NodeState_NODE_STATE_NACKED:

@@ -34,12 +34,11 @@ type stream struct {
 	kickOnce sync.Once
 	writer   *nodeWriter
 
-	c         *cluster
-	status    *pb.NodeStatus // the node's record as this stream knows it
-	published pb.NodeState   // state of the last record handed to the writer
-	recorded  atomic.Int32   // published, for Census (read by other goroutines)
-	inflight  *inflight      // the push awaiting an answer
-	nacked    uint64         // last version the node NACKed: never pushed to it again
+	c        *cluster
+	status   *pb.NodeStatus // the node's record as this stream knows it
+	recorded atomic.Int32   // pb.NodeState of the last record handed to the writer; Census reads it too
+	inflight *inflight      // the push awaiting an answer
+	nacked   uint64         // last version the node NACKed: never pushed to it again
 }
 
 // inflight is a push awaiting its ACK or NACK.
@@ -131,7 +130,7 @@ func (st *stream) run() error {
 			if err != nil {
 				return err
 			}
-			if !pushed && st.state() != st.published {
+			if !pushed && st.state() != st.recordedState() {
 				st.publish()
 			}
 		}
@@ -320,11 +319,13 @@ func (st *stream) state() pb.NodeState {
 	}
 }
 
+// recordedState is the state of the last record handed to the writer.
+func (st *stream) recordedState() pb.NodeState { return pb.NodeState(st.recorded.Load()) }
+
 // publish hands a copy of the node's record to its writer.
 func (st *stream) publish() {
 	st.status.State = st.state()
-	st.published = st.status.State
-	st.recorded.Store(int32(st.published))
+	st.recorded.Store(int32(st.status.State))
 	st.writer.put(proto.Clone(st.status).(*pb.NodeStatus))
 }
 
