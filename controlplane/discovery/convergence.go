@@ -90,20 +90,8 @@ func (c *convergence) acked(st *stream, t time.Time) {
 	c.check()
 }
 
-// gone forgets a stream that ended.
-func (c *convergence) gone(st *stream) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return
-	}
-	delete(c.unseen, st)
-	delete(c.owing, st)
-	c.check()
-}
+// gone forgets a stream that ended: it owes the version nothing any more.
+func (c *convergence) gone(st *stream) { c.look(st, false) }
 
 // abandon stops following a version a newer one replaced.
 func (c *convergence) abandon() {
