@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/plugin"
 )
 
 // TrustedProxies is a compiled settings.trusted_proxies list.
@@ -55,13 +56,5 @@ func (t *TrustedProxies) ClientIP(peer netip.Addr, xff []string) netip.Addr {
 // RequestClientIP resolves r's client address: the peer, or the address
 // behind it when the peer is a trusted proxy.
 func (t *TrustedProxies) RequestClientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer := ap.Addr().Unmap()
-	if !t.Contains(peer) {
-		return peer
-	}
-	return t.ClientIP(peer, r.Header["X-Forwarded-For"])
+	return t.ClientIP(plugin.PeerIP(r), r.Header["X-Forwarded-For"])
 }
