@@ -60,7 +60,7 @@ func LoadCertPool(value string) (*x509.CertPool, error) {
 // ParseTLSVersion parses "tlsv1.2" / "tlsv1.3" (also "1.2", "TLSv1.3");
 // empty yields def.
 func ParseTLSVersion(s string, def uint16) (uint16, error) {
-	switch strings.ToLower(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "tlsv")) {
+	switch strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "tlsv") {
 	case "":
 		return def, nil
 	case "1.2":
