@@ -66,6 +66,10 @@ type handler struct {
 	name string
 	addr string
 	mux  *http.ServeMux
+	// pattern is what /bytes writes, block by block: byte i is 'a'+i%26,
+	// and its length is a multiple of 26 so the pattern runs on across
+	// blocks. Read only.
+	pattern []byte
 }
 
 // New returns the backend's handler. name is the NAME part of the X-Backend
@@ -76,7 +80,10 @@ func New(name string) http.Handler { return NewWithAddr(name, "") }
 // NewWithAddr is New with a fixed ADDR part of X-Backend, such as a
 // listener's address; an empty addr behaves like New.
 func NewWithAddr(name, addr string) http.Handler {
-	h := &handler{name: name, addr: addr}
+	h := &handler{name: name, addr: addr, pattern: make([]byte, 26*1260)}
+	for i := range h.pattern {
+		h.pattern[i] = 'a' + byte(i%26)
+	}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("/delay/{d}", h.delay)
 	h.mux.HandleFunc("/status/{code}", h.status)
@@ -196,12 +203,8 @@ func (h *handler) bytes(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	block := make([]byte, 26*1260) // a multiple of 26 keeps the pattern across blocks
-	for i := range block {
-		block[i] = 'a' + byte(i%26)
-	}
 	for n > 0 {
-		chunk := block
+		chunk := h.pattern
 		if int64(len(chunk)) > n {
 			chunk = chunk[:n]
 		}
