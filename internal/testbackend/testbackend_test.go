@@ -125,8 +125,8 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
-// TestStreamFlushes checks that each chunk reaches the client on its own,
-// before the next one is written.
+// TestBytesPattern checks every byte of a /bytes answer longer than one
+// pattern block.
 func TestBytesPattern(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
@@ -141,6 +141,8 @@ func TestBytesPattern(t *testing.T) {
 	}
 }
 
+// TestStreamFlushes checks that each chunk reaches the client on its own,
+// before the next one is written.
 func TestStreamFlushes(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
