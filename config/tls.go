@@ -101,16 +101,13 @@ func ParseCipherSuites(s string) ([]uint16, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	byName := map[string]uint16{}
-	for _, cs := range tls.CipherSuites() {
-		byName[cs.Name] = cs.ID
-	}
+	byName := map[string]uint16{} // the secure TLS 1.2 suites
 	tls13 := map[string]bool{}
 	for _, cs := range tls.CipherSuites() {
-		for _, v := range cs.SupportedVersions {
-			if v == tls.VersionTLS13 && len(cs.SupportedVersions) == 1 {
-				tls13[cs.Name] = true
-			}
+		if len(cs.SupportedVersions) == 1 && cs.SupportedVersions[0] == tls.VersionTLS13 {
+			tls13[cs.Name] = true
+		} else {
+			byName[cs.Name] = cs.ID
 		}
 	}
 	var out []uint16
