@@ -318,13 +318,6 @@ func (c *conn) abortWriter() {
 	_ = c.nc.SetWriteDeadline(aLongTimeAgo)
 }
 
-// writerErr returns the body writer's error, if it has ended with one.
-func (c *conn) writerErr() (err error, fromBody bool) { //nolint:revive // error first reads best here
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.werr, c.wsrc
-}
-
 // writeFailed reports whether the body writer did not finish cleanly.
 func (c *conn) writeFailed() bool {
 	c.wmu.Lock()

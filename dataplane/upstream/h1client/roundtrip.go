@@ -51,9 +51,8 @@ func (c *conn) roundTrip(req *http.Request, rb *requestBody) (*http.Response, er
 	if err != nil {
 		if streaming {
 			c.abortWriter()
-			if werr, fromBody := c.writerErr(); fromBody {
-				c.close()
-				return nil, &Error{Op: OpRequest, Addr: c.pool.addr, Err: werr, Sent: true}
+			if err := c.bodyFailure(); err != nil {
+				return nil, err
 			}
 		}
 		return nil, c.fail(req, OpReadHeader, err)
@@ -63,11 +62,10 @@ func (c *conn) roundTrip(req *http.Request, rb *requestBody) (*http.Response, er
 		if !c.waitWriter(writerGrace) {
 			c.abortWriter()
 		}
-		if werr, fromBody := c.writerErr(); fromBody {
-			// The body did not match what the caller declared (or failed
-			// to read): report that, even if the target answered.
-			c.close()
-			return nil, &Error{Op: OpRequest, Addr: c.pool.addr, Err: werr, Sent: true}
+		// The body did not match what the caller declared (or failed to
+		// read): report that, even if the target answered.
+		if err := c.bodyFailure(); err != nil {
+			return nil, err
 		}
 		if c.writeFailed() {
 			reusable = false
@@ -132,6 +130,20 @@ func (c *conn) fail(req *http.Request, op string, err error) error {
 	addr := c.pool.addr
 	c.close()
 	return &Error{Op: op, Addr: addr, Err: err, Sent: sent}
+}
+
+// bodyFailure returns the error of a request body that the body writer
+// could not read as declared, closing the connection, or nil when the body
+// writer has not failed on the body (it may have failed on the connection).
+func (c *conn) bodyFailure() error {
+	c.wmu.Lock()
+	err, fromBody := c.werr, c.wsrc
+	c.wmu.Unlock()
+	if !fromBody {
+		return nil
+	}
+	c.close()
+	return &Error{Op: OpRequest, Addr: c.pool.addr, Err: err, Sent: true}
 }
 
 // badBody handles a request body that could not be buffered: the
