@@ -90,19 +90,23 @@ func startJWKS(ctx plugin.BuildContext, c *pb.JwtPlugin) (*jwks, error) {
 }
 
 // connect fetches the set until it succeeds or ctx ends; first is closed
-// after the first attempt.
+// after the first attempt (and its warning, so a build that waited for it
+// has logged it).
 func (j *jwks) connect(ctx context.Context, first chan struct{}) {
 	retry := min(j.ttl, unknownKIDEvery)
 	for {
 		err := j.fetch(ctx)
+		failed := err != nil && ctx.Err() == nil
+		if failed {
+			j.log.Warn("jwt: cannot fetch the JWKS; tokens are refused until it can", "err", err, "retry_in", retry)
+		}
 		if first != nil {
 			close(first)
 			first = nil
 		}
-		if err == nil || ctx.Err() != nil {
+		if !failed {
 			return
 		}
-		j.log.Warn("jwt: cannot fetch the JWKS; tokens are refused until it can", "err", err, "retry_in", retry)
 		t := time.NewTimer(retry)
 		select {
 		case <-ctx.Done():
