@@ -22,7 +22,8 @@ func TestPushFieldNumbers(t *testing.T) {
 	}
 }
 
-// bigSnapshot has n locations, upstreams and servers (~n*200 bytes).
+// bigSnapshot has n locations, n upstreams and one server (~n*115 bytes
+// encoded).
 func bigSnapshot(n int) *pb.Snapshot {
 	s := &pb.Snapshot{
 		Settings:  &pb.Settings{Name: "big", GracePeriod: durationpb.New(5e9)},

@@ -52,13 +52,18 @@ func snapshot(name string) *pb.Snapshot {
 
 // publish stores snap as the cluster's next version and announces it.
 func (f *fakeSource) publish(cluster string, snap *pb.Snapshot) *pb.VersionInfo {
+	return f.publishAt(cluster, snap, time.Now())
+}
+
+// publishAt is publish with the version's creation time given.
+func (f *fakeSource) publishAt(cluster string, snap *pb.Snapshot, created time.Time) *pb.VersionInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	info := &pb.VersionInfo{
 		Cluster:   cluster,
 		Version:   uint64(len(f.versions[cluster]) + 1),
 		Hash:      config.Hash(snap),
-		CreatedAt: timestamppb.Now(),
+		CreatedAt: timestamppb.New(created),
 	}
 	f.versions[cluster] = append(f.versions[cluster], info)
 	f.snaps[snapKey(cluster, info.Version)] = snap

@@ -7,69 +7,43 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"google.golang.org/protobuf/types/known/timestamppb"
+	dto "github.com/prometheus/client_model/go"
 
-	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/controlplane/discovery"
-	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
-// publishAt is publish with the version's creation time given.
-func (f *fakeSource) publishAt(cluster string, snap *pb.Snapshot, created time.Time) *pb.VersionInfo {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	info := &pb.VersionInfo{
-		Cluster:   cluster,
-		Version:   uint64(len(f.versions[cluster]) + 1),
-		Hash:      config.Hash(snap),
-		CreatedAt: timestamppb.New(created),
+// sample returns the sample of family name with label cluster; nil when
+// there is none.
+func sample(t *testing.T, reg *prometheus.Registry, name, cluster string) *dto.Metric {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.versions[cluster] = append(f.versions[cluster], info)
-	f.snaps[snapKey(cluster, info.Version)] = snap
-	for ch := range f.watchers[cluster] {
-		offerLatest(ch, info)
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == cluster {
+				return m
+			}
+		}
 	}
-	return info
+	return nil
 }
 
 // histogram returns the count and sum of the histogram of family name
 // with label cluster.
 func histogram(t *testing.T, reg *prometheus.Registry, name, cluster string) (uint64, float64) {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == cluster {
-				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-			}
-		}
-	}
-	return 0, 0
+	h := sample(t, reg, name, cluster).GetHistogram()
+	return h.GetSampleCount(), h.GetSampleSum()
 }
 
 func counter(t *testing.T, reg *prometheus.Registry, name, cluster string) float64 {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == cluster {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return sample(t, reg, name, cluster).GetCounter().GetValue()
 }
 
 // The server counts pushes and answers, and observes each version's
