@@ -70,12 +70,15 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			a, known := apps[q.Get(ParamAppID)]
+			q := r.URL.RawQuery
+			appID, _ := rawquery.Get(q, ParamAppID)
+			ts, _ := rawquery.Get(q, ParamTS)
+			digest, _ := rawquery.Get(q, ParamDigest)
+			a, known := apps[appID]
 			if !known {
 				a = dummy
 			}
-			ok := check(a, q.Get(ParamTS), q.Get(ParamDigest), now()) && a.allows(clientIP(r))
+			ok := check(a, ts, digest, now()) && a.allows(clientIP(r))
 			if !ok || !known {
 				refused()
 				plugin.Answer(w, http.StatusUnauthorized, "unauthorized")
