@@ -119,18 +119,13 @@ func shutdown(dp *dataplane.DataPlane, log *slog.Logger) error {
 	return nil
 }
 
+// setLevel sets v to settings.log_level, which the validator allows to be
+// "" (info), debug, info, warn or error.
 func setLevel(v *slog.LevelVar, level string) {
 	if v == nil {
 		return
 	}
-	switch level {
-	case "debug":
-		v.Set(slog.LevelDebug)
-	case "warn":
-		v.Set(slog.LevelWarn)
-	case "error":
-		v.Set(slog.LevelError)
-	default:
-		v.Set(slog.LevelInfo)
-	}
+	var l slog.Level // info, also for ""
+	_ = l.UnmarshalText([]byte(level))
+	v.Set(l)
 }
