@@ -11,11 +11,11 @@ LDFLAGS := -X github.com/pingap-go/pingap/internal/version.Version=$(VERSION)
 FUZZTIME ?= 100000x
 CONFIG ?= examples/quickstart.toml
 
-.PHONY: all build run run-file test test-unit test-e2e fuzz generate check-generate lint tools bench bench-compare clean
+.PHONY: all build run run-file test test-unit fuzz generate check-generate lint tools bench bench-compare clean
 
 all: build
 
-## build: compile bin/pingap
+## build: compile bin/pingap, bin/pingapctl and bin/pingap-dataplane
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingap ./cmd/pingap
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pingapctl ./cmd/pingapctl
@@ -53,6 +53,10 @@ check-generate: generate
 	@git diff --exit-code -- gen || (echo "generated code drifted: run 'make generate' and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- gen)" || (echo "untracked generated files: run 'make generate' and commit" >&2; git status --porcelain -- gen; exit 1)
 
+## tools: install the pinned developer tools into ./bin
+tools:
+	scripts/tools.sh
+
 ## lint: formatting, vet, golangci-lint, buf lint, generated-code drift
 lint: check-generate
 	scripts/tools.sh golangci-lint
@@ -71,4 +75,4 @@ bench-compare:
 	scripts/bench/run.sh
 
 clean:
-	rm -rf $(BIN)/pingap dist
+	rm -rf $(BIN)/pingap $(BIN)/pingapctl $(BIN)/pingap-dataplane $(BIN)/testbackend dist
