@@ -130,8 +130,9 @@ type Settings struct {
 	// incoming X-Forwarded-For is kept and the client address is appended;
 	// otherwise it is replaced by the client address. Default: empty, trust no one.
 	TrustedProxies []string `protobuf:"bytes,2,rep,name=trusted_proxies,json=trustedProxies,proto3" json:"trusted_proxies,omitempty"`
-	// Address of the data plane's status listener serving /healthz, /readyz and
-	// /status ("127.0.0.1:6100"). Default: empty, no status listener.
+	// Address of the data plane's status listener serving /healthz, /readyz,
+	// /status and /metrics ("127.0.0.1:6100"). Default: empty, no status
+	// listener.
 	AdminAddr string `protobuf:"bytes,3,opt,name=admin_addr,json=adminAddr,proto3" json:"admin_addr,omitempty"`
 	// How long in-flight requests may take to finish on shutdown (SIGTERM) and
 	// when a listener is removed by a reload. Default: 10s.
