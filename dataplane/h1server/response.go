@@ -160,13 +160,20 @@ func (w *response) Write(p []byte) (int, error) {
 			w.pending = append(w.pending, p...)
 			return len(p), nil
 		}
-		w.commit(false)
-		if _, err := w.writeBody(w.pending); err != nil {
+		if err := w.commitPending(false); err != nil {
 			return 0, err
 		}
-		w.releasePending()
 	}
 	return w.writeBody(p)
+}
+
+// commitPending writes the response head and the body buffered so far (none
+// for HEAD). final reports that the handler has returned.
+func (w *response) commitPending(final bool) error {
+	w.commit(final)
+	_, err := w.writeBody(w.pending)
+	w.releasePending()
+	return err
 }
 
 func (w *response) releasePending() {
@@ -330,12 +337,8 @@ func (w *response) finish() {
 	}
 	w.handlerDone = true
 	if !w.committed {
-		w.commit(true)
-		if w.req.Method != http.MethodHead {
-			_, _ = w.writeBody(w.pending)
-		}
+		_ = w.commitPending(true) // a write error closes the connection
 	}
-	w.releasePending()
 	if w.chunked {
 		w.writeTrailers()
 	}
@@ -382,13 +385,9 @@ func (w *response) FlushError() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(false)
-		if w.req.Method != http.MethodHead {
-			if _, err := w.writeBody(w.pending); err != nil {
-				return err
-			}
+		if err := w.commitPending(false); err != nil {
+			return err
 		}
-		w.releasePending()
 	}
 	if w.writeErr != nil {
 		return w.writeErr
