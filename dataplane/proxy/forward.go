@@ -15,22 +15,19 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/dataplane/observe"
-	"github.com/pingap-go/pingap/dataplane/router"
 	"github.com/pingap-go/pingap/dataplane/tracing"
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	"github.com/pingap-go/pingap/dataplane/upstream/h1client"
 )
 
-// requestInfo is what header variables and forwarding headers need of one
-// request, computed once.
+// requestInfo is what the forwarding headers and the balancer need of one
+// request, computed once. The header variables that only a rare template
+// uses ($host, $remote_port, $server_addr, $server_port) are read from req
+// when a template asks for them.
 type requestInfo struct {
 	req        *http.Request
-	host       string // Host without port, lower case
 	scheme     string
 	remoteAddr string // the TCP peer's IP
-	remotePort string
-	serverAddr string
-	serverPort string
 	peer       netip.Addr
 	clientIP   netip.Addr // peer, or the real client behind trusted proxies
 	trusted    bool       // the peer is a trusted proxy
@@ -43,16 +40,11 @@ func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
 	if r.TLS != nil {
 		ri.scheme = "https"
 	}
-	ri.host = router.NormalizeHost(r.Host)
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		ri.peer = ap.Addr().Unmap()
 		ri.remoteAddr = ri.peer.String()
-		ri.remotePort = itoa(int(ap.Port()))
 	} else {
-		ri.remoteAddr, ri.remotePort, _ = net.SplitHostPort(r.RemoteAddr)
-	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		ri.serverAddr, ri.serverPort, _ = net.SplitHostPort(la.String())
+		ri.remoteAddr, _, _ = net.SplitHostPort(r.RemoteAddr)
 	}
 	ri.trusted = trusted.Contains(ri.peer)
 	prior := r.Header["X-Forwarded-For"]
@@ -66,19 +58,6 @@ func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
 		ri.xff = ri.remoteAddr
 	}
 	return ri
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 // bufPool holds the buffers that copy response bodies.

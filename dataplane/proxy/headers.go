@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"net"
 	"net/http"
 	"net/textproto"
 	"strings"
 
 	"github.com/pingap-go/pingap/config"
+	"github.com/pingap-go/pingap/dataplane/router"
 )
 
 // hopHeaders are the hop-by-hop headers of RFC 9110 section 7.6.1 (plus the
@@ -131,17 +133,20 @@ func (t *template) expand(rc *requestInfo) string {
 		case varLiteral:
 			b.WriteString(p.text)
 		case varHost:
-			b.WriteString(rc.host)
+			b.WriteString(router.NormalizeHost(rc.req.Host))
 		case varScheme:
 			b.WriteString(rc.scheme)
 		case varRemoteAddr:
 			b.WriteString(rc.remoteAddr)
 		case varRemotePort:
-			b.WriteString(rc.remotePort)
+			_, port, _ := net.SplitHostPort(rc.req.RemoteAddr)
+			b.WriteString(port)
 		case varServerAddr:
-			b.WriteString(rc.serverAddr)
+			host, _ := localAddr(rc.req)
+			b.WriteString(host)
 		case varServerPort:
-			b.WriteString(rc.serverPort)
+			_, port := localAddr(rc.req)
+			b.WriteString(port)
 		case varProxyAddXFF:
 			b.WriteString(rc.xff)
 		case varHTTPHeader:
@@ -149,6 +154,15 @@ func (t *template) expand(rc *requestInfo) string {
 		}
 	}
 	return b.String()
+}
+
+// localAddr is the host and port of the address r came in on, empty when
+// the server did not record it.
+func localAddr(r *http.Request) (host, port string) {
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		host, port, _ = net.SplitHostPort(la.String())
+	}
+	return host, port
 }
 
 // headerRule is a compiled proxy_set_headers / proxy_add_headers entry.

@@ -1,20 +1,34 @@
 package proxy
 
 import (
-	"github.com/pingap-go/pingap/dataplane/router"
+	"context"
+	"crypto/tls"
+	"net"
 	"net/http"
 	"net/netip"
 	"testing"
+
+	"github.com/pingap-go/pingap/dataplane/router"
 )
 
 func TestTemplateExpand(t *testing.T) {
 	t.Parallel()
+	// An HTTPS request from a trusted proxy at 10.0.0.1:5555 to
+	// 127.0.0.1:8080, on behalf of 1.1.1.1.
 	r, _ := http.NewRequest("GET", "http://Example.COM:8080/x", nil)
+	r.TLS = &tls.ConnectionState{}
+	r.RemoteAddr = "10.0.0.1:5555"
+	r.Header.Set("X-Forwarded-For", "1.1.1.1")
 	r.Header.Set("X-Tenant", "acme")
 	r.Header.Add("X-Multi", "a")
 	r.Header.Add("X-Multi", "b")
-	ri := &requestInfo{req: r, host: "example.com", scheme: "https", remoteAddr: "10.0.0.1",
-		remotePort: "5555", serverAddr: "127.0.0.1", serverPort: "8080", xff: "1.1.1.1, 10.0.0.1"}
+	r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey,
+		&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
+	tp, err := ParseTrustedProxies([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri := newRequestInfo(r, tp)
 	tests := []struct {
 		desc, in, want string
 	}{
