@@ -30,7 +30,6 @@ type response struct {
 	wroteHeader bool // a final status is chosen
 	committed   bool // the head is written to the connection's buffer
 	handlerDone bool
-	hijacked    bool
 	chunked     bool
 	closeAfter  bool
 
@@ -42,7 +41,6 @@ type response struct {
 	writeErr   error
 
 	continuePending atomic.Bool // 100 Continue is still to be sent on the first body read
-	continueSent    bool        // guarded by c.wmu
 }
 
 var (
@@ -73,7 +71,7 @@ func bodyAllowed(status int) bool {
 // WriteHeader implements http.ResponseWriter. 1xx codes other than 101 are
 // sent at once as informational responses.
 func (w *response) WriteHeader(code int) {
-	if w.hijacked || w.handlerDone || w.wroteHeader {
+	if w.c.hijacked || w.handlerDone || w.wroteHeader {
 		return
 	}
 	if code < 100 || code > 999 {
@@ -102,7 +100,6 @@ func (w *response) writeInformational(code int) {
 		defer w.c.wmu.Unlock()
 		if code == http.StatusContinue {
 			w.continuePending.Store(false)
-			w.continueSent = true
 		}
 	}
 	w.c.writeStatusLine(code)
@@ -122,7 +119,6 @@ func (w *response) sendContinue() {
 		return
 	}
 	w.continuePending.Store(false)
-	w.continueSent = true
 	_, _ = w.c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 	_ = w.c.bw.Flush()
 }
@@ -130,7 +126,7 @@ func (w *response) sendContinue() {
 // Write implements http.ResponseWriter.
 func (w *response) Write(p []byte) (int, error) {
 	switch {
-	case w.hijacked:
+	case w.c.hijacked:
 		return 0, http.ErrHijacked
 	case w.handlerDone:
 		return 0, errHandlerDone
@@ -328,7 +324,7 @@ func parseTrailerNames(vv []string) []string {
 
 // finish completes the response after the handler returned.
 func (w *response) finish() {
-	if w.hijacked {
+	if w.c.hijacked {
 		w.handlerDone = true
 		return
 	}
@@ -376,7 +372,7 @@ func (w *response) writeTrailers() {
 // is what http.ResponseController.Flush calls.
 func (w *response) FlushError() error {
 	switch {
-	case w.hijacked:
+	case w.c.hijacked:
 		return http.ErrHijacked
 	case w.handlerDone:
 		return errHandlerDone
@@ -407,7 +403,7 @@ func (w *response) Flush() { _ = w.FlushError() }
 // connection's buffers, with any bytes already read from the client.
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	switch {
-	case w.hijacked:
+	case w.c.hijacked:
 		return nil, nil, http.ErrHijacked
 	case w.handlerDone:
 		return nil, nil, errHandlerDone
@@ -419,7 +415,6 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	} else if err := w.c.bw.Flush(); err != nil {
 		return nil, nil, err
 	}
-	w.hijacked = true
 	c := w.c
 	c.hijack()
 	return c.rwc, bufio.NewReadWriter(c.br, c.bw), nil
@@ -428,7 +423,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // SetReadDeadline sets the connection's read deadline (for
 // http.ResponseController).
 func (w *response) SetReadDeadline(t time.Time) error {
-	if w.hijacked {
+	if w.c.hijacked {
 		return http.ErrHijacked
 	}
 	return w.c.rwc.SetReadDeadline(t)
@@ -437,7 +432,7 @@ func (w *response) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets the connection's write deadline (for
 // http.ResponseController).
 func (w *response) SetWriteDeadline(t time.Time) error {
-	if w.hijacked {
+	if w.c.hijacked {
 		return http.ErrHijacked
 	}
 	return w.c.rwc.SetWriteDeadline(t)
