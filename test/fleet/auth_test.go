@@ -57,8 +57,8 @@ func TestMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca := newCA(t)
 	caPath := writeFile(t, dir, "ca.pem", ca.pem)
-	srvCert, srvKey := ca.issue("control plane", "127.0.0.1").write(t, dir, "server")
-	nodeCert, nodeKey := ca.issue("edge-a").write(t, dir, "edge-a")
+	srvCert, srvKey := ca.issue("control plane", "127.0.0.1").Write(t, dir, "server")
+	nodeCert, nodeKey := ca.issue("edge-a").Write(t, dir, "edge-a")
 
 	cp := newControlPlane(t, "cp", dir, "", "--grpc-tls-cert", srvCert, "--grpc-tls-key", srvKey, "--grpc-client-ca", caPath)
 	cp.start()

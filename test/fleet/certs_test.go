@@ -1,7 +1,7 @@
 package fleet
 
 // Throwaway certificates: a CA per test and the leaves it signs
-// (internal/testcert), written as PEM files.
+// (internal/testcert).
 
 import (
 	"testing"
@@ -16,9 +16,6 @@ type testCA struct {
 	pem string
 }
 
-// keyPair is a PEM certificate and its PEM private key.
-type keyPair struct{ cert, key string }
-
 func newCA(t testing.TB) *testCA {
 	t.Helper()
 	ca := testcert.NewCA(t, "fleet test CA")
@@ -26,16 +23,9 @@ func newCA(t testing.TB) *testCA {
 }
 
 // issue makes a certificate with common name cn for names (IP addresses
-// or DNS names), usable by servers and by clients.
-func (ca *testCA) issue(cn string, names ...string) keyPair {
+// or DNS names), usable by servers and by clients; Leaf.Write writes it as
+// PEM files.
+func (ca *testCA) issue(cn string, names ...string) *testcert.Leaf {
 	ca.t.Helper()
-	l := ca.ca.Issue(ca.t, cn, names...)
-	return keyPair{cert: l.CertPEM, key: l.KeyPEM}
-}
-
-// write writes the pair to dir/name.pem and dir/name-key.pem and returns
-// both paths.
-func (k keyPair) write(t testing.TB, dir, name string) (certPath, keyPath string) {
-	t.Helper()
-	return writeFile(t, dir, name+".pem", k.cert), writeFile(t, dir, name+"-key.pem", k.key)
+	return ca.ca.Issue(ca.t, cn, names...)
 }

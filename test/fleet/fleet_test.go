@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/testcert"
 )
 
 // edgeCluster is the cluster of TestFleet's three nodes.
@@ -20,7 +22,7 @@ type fleet struct {
 	a, b              *controlPlane
 	n1, n2, n3        *dataPlane
 	blue, green, red  backend
-	edgeCert          keyPair
+	edgeCert          *testcert.Leaf
 	certPath, keyPath string // relative to the working directories
 }
 
@@ -64,7 +66,7 @@ func TestFleet(t *testing.T) {
 	f.edgeCert = newCA(t).issue("edge.example", "edge.example", "127.0.0.2")
 	f.certPath, f.keyPath = filepath.Join("certs", "edge.pem"), filepath.Join("certs", "edge-key.pem")
 	for _, dir := range []string{cpDir, n1Dir, n2Dir} {
-		f.edgeCert.write(t, filepath.Join(dir, "certs"), "edge")
+		f.edgeCert.Write(t, filepath.Join(dir, "certs"), "edge")
 	}
 	f.blue, f.green, f.red = startBackend(t, "blue"), startBackend(t, "green"), startBackend(t, "red")
 
@@ -186,7 +188,7 @@ func (f *fleet) nack(t *testing.T, v2 uint64) uint64 {
 
 	t.Run("not_repushed_after_its_replica_restarts", func(t *testing.T) { f.nackSurvivesRestart(t, v3) })
 
-	v4 := f.a.mustApply(edgeCluster, f.config("v4", "red", true, f.edgeCert.cert, f.edgeCert.key), "inline the edge certificate")
+	v4 := f.a.mustApply(edgeCluster, f.config("v4", "red", true, f.edgeCert.CertPEM, f.edgeCert.KeyPEM), "inline the edge certificate")
 	f.b.waitSynced(edgeCluster, v4, f.ids()...)
 	for _, n := range f.nodes() {
 		n.mustRoute("/api", "red")
