@@ -163,13 +163,10 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	c.grpc = grpc.NewServer(gopts...)
 	c.discovery.Register(c.grpc)
 	api, err := admin.New(storeAdapter{c.store}, admin.Options{
-		Logger:     c.log,
-		IsNotFound: func(err error) bool { return errors.Is(err, store.ErrNotFound) },
-		IsConflict: func(err error) bool { return errors.Is(err, store.ErrConflict) },
-		Ready: func(ctx context.Context) error {
-			_, err := c.store.Clusters(ctx)
-			return err
-		},
+		Logger:         c.log,
+		IsNotFound:     func(err error) bool { return errors.Is(err, store.ErrNotFound) },
+		IsConflict:     func(err error) bool { return errors.Is(err, store.ErrConflict) },
+		Ready:          c.store.Ping,
 		TokensFile:     c.opts.TokensFile,
 		Tokens:         c.opts.AdminTokens,
 		Registerer:     c.opts.Registry,

@@ -127,11 +127,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.m, s.kv, s.lease = m, timedKV{s.client.KV, m}, timedLease{s.client.Lease, m}
 	pingCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	if _, err := s.kv.Get(pingCtx, s.keys.gcFence, clientv3.WithCountOnly()); err != nil {
+	if err := s.Ping(pingCtx); err != nil {
 		if s.ownClient {
 			_ = s.client.Close()
 		}
-		return nil, fmt.Errorf("store: etcd %v does not answer: %w", s.client.Endpoints(), err)
+		return nil, err
 	}
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(m.vec); err != nil {
@@ -143,6 +143,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// Ping checks that etcd answers, with one count-only read of one key: cheap
+// enough for a readiness probe.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.kv.Get(ctx, s.keys.gcFence, clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("store: etcd %v does not answer: %w", s.client.Endpoints(), err)
+	}
+	return nil
 }
 
 // Close stops the Store's watches and session keep-alives and closes the

@@ -30,6 +30,9 @@ func TestOpenConfig(t *testing.T) {
 			if err != nil {
 				return
 			}
+			if err := s.Ping(t.Context()); err != nil {
+				t.Errorf("Ping: %v", err)
+			}
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
