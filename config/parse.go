@@ -246,6 +246,18 @@ func ParseHeader(s string) (Header, error) {
 	return Header{Name: http.CanonicalHeaderKey(name), Value: value}, nil
 }
 
+// ParseHeaderRename parses a response_headers rename_headers entry,
+// "Old:New", into the two canonical header names (spaces around each are
+// trimmed).
+func ParseHeaderRename(s string) (from, to string, err error) {
+	from, to, ok := strings.Cut(s, ":")
+	from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+	if !ok || !ValidHeaderName(from) || !ValidHeaderName(to) {
+		return "", "", fmt.Errorf("want \"Old:New\", got %q", s)
+	}
+	return http.CanonicalHeaderKey(from), http.CanonicalHeaderKey(to), nil
+}
+
 // headerVariables are the variables a header value may use, besides
 // $http_<name> (a request header, '_' standing for '-').
 var headerVariables = map[string]bool{

@@ -181,6 +181,29 @@ func TestParseHeader(t *testing.T) {
 	}
 }
 
+func TestParseHeaderRename(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc, in, from, to, err string
+	}{
+		{desc: "canonical names", in: "x-old:x-new", from: "X-Old", to: "X-New"},
+		{desc: "spaces trimmed", in: " Server : X-Server ", from: "Server", to: "X-Server"},
+		{desc: "no colon", in: "X-Old", err: `want "Old:New", got "X-Old"`},
+		{desc: "empty new name", in: "X-Old:", err: `want "Old:New", got "X-Old:"`},
+		{desc: "bad name", in: "X Old:X-New", err: `want "Old:New", got "X Old:X-New"`},
+		{desc: "two colons", in: "a:b:c", err: `want "Old:New", got "a:b:c"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			from, to, err := ParseHeaderRename(tt.in)
+			if errString(err) != tt.err || from != tt.from || to != tt.to {
+				t.Errorf("ParseHeaderRename(%q) = %q, %q, %q; want %q, %q, %q", tt.in, from, to, errString(err), tt.from, tt.to, tt.err)
+			}
+		})
+	}
+}
+
 func TestValidHeaderName(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

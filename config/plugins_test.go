@@ -56,6 +56,7 @@ func TestPluginErrors(t *testing.T) {
 		{"unknown option", "category = \"ping\"\npaht = \"/x\"\n", `plugins.p.paht (line 12): unknown option "paht" of a "ping" plugin (did you mean "path"?)`},
 		{"bad status", "category = \"mock\"\nstatus = 700\n", `plugins.p.status (line 12): status 700 is not an HTTP status`},
 		{"bad header", "category = \"mock\"\nheaders = [\"nocolon\"]\n", `plugins.p.headers[0] (line 12): invalid header "nocolon"`},
+		{"bad rename", "category = \"response_headers\"\nrename_headers = [\"X-Old\"]\n", `plugins.p.rename_headers[0] (line 12): want "Old:New", got "X-Old"`},
 		{"options of another kind", "category = \"ping\"\n[plugins.p.mock]\nstatus = 200\n", `plugins.p.mock`},
 	}
 	for _, tt := range tests {

@@ -59,9 +59,8 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 			}
 		}
 		for i, s := range c.GetRenameHeaders() {
-			from, to, ok := strings.Cut(s, ":")
-			if !ok || !ValidHeaderName(strings.TrimSpace(from)) || !ValidHeaderName(strings.TrimSpace(to)) {
-				v.fail(indexPath(path+".rename_headers", i), "want \"Old:New\", got %q", s)
+			if _, _, err := ParseHeaderRename(s); err != nil {
+				v.fail(indexPath(path+".rename_headers", i), "%v", err)
 			}
 		}
 	},
