@@ -60,6 +60,15 @@ func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
 	return ri
 }
 
+// realIP is the X-Real-Ip value: the client's address as text (the peer's,
+// already rendered, when no trusted proxy stands in between).
+func (ri *requestInfo) realIP() string {
+	if ri.clientIP == ri.peer && ri.peer.IsValid() {
+		return ri.remoteAddr
+	}
+	return ri.clientIP.String()
+}
+
 // bufPool holds the buffers that copy response bodies.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
@@ -323,19 +332,27 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, scheme string, t
 	if teTrailers {
 		h["Te"] = []string{"trailers"}
 	}
-	h["X-Forwarded-For"] = []string{ri.xff}
-	h["X-Real-Ip"] = []string{ri.clientIP.String()}
+	// The values set here share one allocation; each slice is capped so
+	// that an append (proxy_add_headers) copies it rather than overwrite
+	// the next.
+	vals := make([]string, 4+len(l.set))
+	one := func(i int, v string) []string {
+		vals[i] = v
+		return vals[i : i+1 : i+1]
+	}
+	h["X-Forwarded-For"] = one(0, ri.xff)
+	h["X-Real-Ip"] = one(1, ri.realIP())
 	if !ri.trusted || len(h["X-Forwarded-Proto"]) == 0 {
-		h["X-Forwarded-Proto"] = []string{ri.scheme}
+		h["X-Forwarded-Proto"] = one(2, ri.scheme)
 	}
 	if !ri.trusted || len(h["X-Forwarded-Host"]) == 0 {
-		h["X-Forwarded-Host"] = []string{r.Host}
+		h["X-Forwarded-Host"] = one(3, r.Host)
 	}
 	for _, name := range l.remove {
 		delete(h, name)
 	}
 	for i := range l.set {
-		h[l.set[i].name] = []string{l.set[i].value.expand(ri)}
+		h[l.set[i].name] = one(4+i, l.set[i].value.expand(ri))
 	}
 	for i := range l.add {
 		h[l.add[i].name] = append(h[l.add[i].name], l.add[i].value.expand(ri))

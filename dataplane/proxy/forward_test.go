@@ -177,6 +177,29 @@ func TestForwardHeadersAndRewrite(t *testing.T) {
 	}
 }
 
+// A proxy_add_headers value appended to a header that proxy_set_headers
+// (or the proxy itself) set leaves the other set headers alone.
+func TestForwardSetThenAdd(t *testing.T) {
+	t.Parallel()
+	be := backend(t)
+	ps := proxyFor(t, be.Listener.Addr().String(), &pb.Location{
+		ProxySetHeaders: []string{"X-One:1", "X-Two:2"},
+		ProxyAddHeaders: []string{"X-One:more", "X-Real-Ip:more"},
+	}, nil, nil)
+	resp, err := http.Get(ps.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := getSeen(t, resp)
+	for name, want := range map[string]string{
+		"X-One": "1,more", "X-Two": "2", "X-Real-Ip": "127.0.0.1,more", "X-Forwarded-Proto": "http",
+	} {
+		if got := strings.Join(s.Header.Values(name), ","); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
 func TestForwardTrustedProxy(t *testing.T) {
 	t.Parallel()
 	be := backend(t)
