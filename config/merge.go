@@ -150,13 +150,7 @@ func (m *merger) add(file string, s *pb.Snapshot, src *Source) {
 		switch {
 		case fd.IsMap():
 			dst := out.Mutable(fd).Map()
-			keys := make([]string, 0, v.Map().Len())
-			v.Map().Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
-				keys = append(keys, k.String())
-				return true
-			})
-			sort.Strings(keys)
-			for _, k := range keys {
+			for _, k := range mapKeys(v.Map()) {
 				path := joinPath(section, pathKey(k))
 				if m.claim(path, file, src) {
 					mk := protoreflect.ValueOfString(k).MapKey()
