@@ -326,13 +326,10 @@ type fleet struct {
 	st *store.Store
 }
 
-// GetNode reads a node's record back (nil when it has none).
+// GetNode reads a node's record back; a node without one gives
+// store.ErrNotFound, which the discovery server's IsNotFound recognizes.
 func (f fleet) GetNode(ctx context.Context, cluster, id string) (*pb.NodeStatus, error) {
-	n, err := f.st.Node(ctx, cluster, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	return n, err
+	return f.st.Node(ctx, cluster, id)
 }
 
 // storeAdapter fits the store to the admin API.
