@@ -40,6 +40,11 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}
 	s := &splitter{route: proxy.NewRoute(up), weight: c.GetWeight(), cookie: c.GetStickyCookie(),
 		header: http.CanonicalHeaderKey(c.GetStickyHeader())}
+	if s.cookie != "" {
+		for i, side := range [...]string{sideMain, sideSplit} {
+			s.setCookie[i] = (&http.Cookie{Name: s.cookie, Value: side, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()
+		}
+	}
 	return s.middleware, nil
 }
 
@@ -48,6 +53,9 @@ type splitter struct {
 	weight uint32
 	cookie string
 	header string
+	// setCookie are the Set-Cookie values that keep a sticky client on the
+	// main side (0) or the split side (1), built once.
+	setCookie [2]string
 }
 
 func (s *splitter) middleware(next http.Handler) http.Handler {
@@ -78,13 +86,9 @@ func (s *splitter) split(r *http.Request) (split bool, cookie string) {
 			return ck.Value == sideSplit, ""
 		}
 	}
-	split = rand.Uint32N(100) < s.weight
-	if s.cookie != "" {
-		side := sideMain
-		if split {
-			side = sideSplit
-		}
-		cookie = (&http.Cookie{Name: s.cookie, Value: side, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}).String()
+	// Without sticky_cookie, setCookie holds "": no cookie to set.
+	if rand.Uint32N(100) < s.weight {
+		return true, s.setCookie[1]
 	}
-	return split, cookie
+	return false, s.setCookie[0]
 }
