@@ -116,19 +116,10 @@ func (s *Source) SetFile(path, file string) {
 
 // fileOf returns the file of path or of its closest parent with one.
 func (s *Source) fileOf(path string) string {
-	if s == nil || s.files == nil {
+	if s == nil {
 		return ""
 	}
-	if f := s.files[path]; f != "" {
-		return f
-	}
-	ends := segmentEnds(path)
-	for i := len(ends) - 2; i >= 0; i-- {
-		if f := s.files[path[:ends[i]]]; f != "" {
-			return f
-		}
-	}
-	return ""
+	return nearest(s.files, path)
 }
 
 // Line returns the line path was read from, or 0 when it is unknown. It is
@@ -159,16 +150,23 @@ func (s *Source) lineOf(path string) int {
 	if s == nil {
 		return 0
 	}
-	if l := s.lines[path]; l > 0 {
-		return l
+	return nearest(s.lines, path)
+}
+
+// nearest returns the value m holds for path or, when it holds none, for
+// the closest parent of path that has one; the zero value when none has.
+func nearest[V comparable](m map[string]V, path string) V {
+	var zero V
+	if v := m[path]; v != zero {
+		return v
 	}
 	ends := segmentEnds(path)
 	for i := len(ends) - 2; i >= 0; i-- {
-		if l := s.lines[path[:ends[i]]]; l > 0 {
-			return l
+		if v := m[path[:ends[i]]]; v != zero {
+			return v
 		}
 	}
-	return 0
+	return zero
 }
 
 // segmentEnds returns the offsets at which each segment of a path ends:
