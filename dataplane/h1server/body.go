@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/pingap-go/pingap/config"
 	"io"
 	"math"
 	"net/http"
@@ -237,22 +236,10 @@ func (b *body) readTrailer() error {
 		if count++; count > b.c.srv.cfg.MaxHeaderCount {
 			return malformed("too many trailer fields")
 		}
-		s := string(line)
-		colon := -1
-		for i := 0; i < len(s); i++ {
-			if s[i] == ':' {
-				colon = i
-				break
-			}
+		k, v, bad := parseField(string(line))
+		if bad != "" {
+			return malformed("invalid trailer field %s", bad)
 		}
-		if colon <= 0 || !config.ValidHeaderName(s[:colon]) {
-			return malformed("invalid trailer field name")
-		}
-		v := trimOWS(s[colon+1:])
-		if !validValue(v) {
-			return malformed("invalid trailer field value")
-		}
-		k := canonicalKey(s[:colon])
 		switch k {
 		case "Content-Length", "Transfer-Encoding", "Host", "Trailer":
 			continue

@@ -36,15 +36,10 @@ func (c *conn) parseRequest(ctx context.Context, s string, rs *reqState) (*http.
 		if line == "" || line[0] == ' ' || line[0] == '\t' {
 			return nil, hd, badRequest("obsolete line folding")
 		}
-		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !config.ValidHeaderName(line[:colon]) {
-			return nil, hd, badRequest("invalid header field name")
+		key, value, bad := parseField(line)
+		if bad != "" {
+			return nil, hd, badRequest("invalid header field " + bad)
 		}
-		value := trimOWS(line[colon+1:])
-		if !validValue(value) {
-			return nil, hd, badRequest("invalid header field value")
-		}
-		key := canonicalKey(line[:colon])
 		if !f.note(key, value, &hd) {
 			continue
 		}
@@ -82,6 +77,21 @@ func (c *conn) parseRequest(ctx context.Context, s string, rs *reqState) (*http.
 		}
 	}
 	return r.WithContext(ctx), hd, nil
+}
+
+// parseField splits a header or trailer field line into its canonical name
+// and its value without surrounding whitespace. bad is "name" or "value"
+// when that part is invalid, else empty.
+func parseField(line string) (key, value, bad string) {
+	colon := strings.IndexByte(line, ':')
+	if colon <= 0 || !config.ValidHeaderName(line[:colon]) {
+		return "", "", "name"
+	}
+	value = trimOWS(line[colon+1:])
+	if !validValue(value) {
+		return "", "", "value"
+	}
+	return canonicalKey(line[:colon]), value, ""
 }
 
 // fieldFlags collects the header fields that decide framing.
