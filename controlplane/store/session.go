@@ -194,12 +194,8 @@ func (sess *Session) renew(old clientv3.LeaseID) (<-chan *clientv3.LeaseKeepAliv
 			return ka, kaStop
 		}
 		log.Warn("store: session: replace lease", "error", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-sess.ctx.Done():
-			t.Stop()
+		if sleep(sess.ctx, backoff) != nil {
 			return nil, func() {}
-		case <-t.C:
 		}
 		backoff = min(2*backoff, watchMaxBackoff)
 	}

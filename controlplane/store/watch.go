@@ -68,12 +68,8 @@ func (w *watcher) run(ctx context.Context) {
 		}
 		w.s.log.Warn("store: watch interrupted; reading the current version again",
 			"cluster", w.cluster, "error", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleep(ctx, backoff) != nil {
 			return
-		case <-t.C:
 		}
 		backoff = min(2*backoff, watchMaxBackoff)
 	}
