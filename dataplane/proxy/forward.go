@@ -510,22 +510,11 @@ func (l *Location) respond(w http.ResponseWriter, r *http.Request, ri *requestIn
 		panic(http.ErrAbortHandler)
 	}
 	for k, vv := range resp.Trailer {
-		if _, announced := dst[k]; !announced && !trailerAnnounced(dst, k) {
+		if _, announced := dst[k]; !announced && !headerHasToken(dst, "Trailer", k) {
 			k = http.TrailerPrefix + k
 		}
 		dst[k] = vv
 	}
-}
-
-func trailerAnnounced(h http.Header, name string) bool {
-	for _, v := range h["Trailer"] {
-		for _, n := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(n), name) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {

@@ -29,7 +29,7 @@ var hopHeaders = [...]string{
 // Connection, from h.
 func removeHopHeaders(h http.Header) {
 	for _, v := range h["Connection"] {
-		for _, name := range strings.Split(v, ",") {
+		for name := range strings.SplitSeq(v, ",") {
 			if name = textproto.TrimString(name); name != "" {
 				h.Del(name)
 			}

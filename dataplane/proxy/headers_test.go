@@ -148,3 +148,16 @@ func TestHostOnly(t *testing.T) {
 		}
 	}
 }
+
+// Scanning a header's tokens (Connection on every HTTP/1.1 request, Te,
+// Trailer) allocates nothing. Not parallel: testing.AllocsPerRun refuses
+// to run in parallel tests.
+func TestHeaderHasTokenDoesNotAllocate(t *testing.T) {
+	h := http.Header{"Connection": {"keep-alive, X-Hop"}}
+	if !headerHasToken(h, "Connection", "x-hop") || headerHasToken(h, "Connection", "upgrade") {
+		t.Fatal("headerHasToken misread Connection: keep-alive, X-Hop")
+	}
+	if n := testing.AllocsPerRun(100, func() { headerHasToken(h, "Connection", "upgrade") }); n != 0 {
+		t.Errorf("headerHasToken allocates %v times per call, want 0", n)
+	}
+}

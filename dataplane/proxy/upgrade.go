@@ -27,9 +27,11 @@ func upgradeType(r *http.Request) string {
 	return r.Header.Get("Upgrade")
 }
 
+// headerHasToken reports whether the comma-separated values of h[name]
+// hold token (case-insensitive). It does not allocate.
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h[name] {
-		for _, t := range strings.Split(v, ",") {
+		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}
