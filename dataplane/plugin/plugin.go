@@ -225,8 +225,14 @@ func (w *headerWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *headerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Flush keeps the writer an http.Flusher.
-func (w *headerWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+// Flush keeps the writer an http.Flusher. A flush before anything was
+// written sends the headers, edited first.
+func (w *headerWriter) Flush() {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
 
 // Hijack keeps the writer an http.Hijacker (upgrades pass through).
 func (w *headerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
