@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestApply(t *testing.T) {
 	for _, v := range versions {
 		got = append(got, v.GetVersion())
 	}
-	if want := []uint64{4, 3, 2, 1}; !equalU64(got, want) {
+	if want := []uint64{4, 3, 2, 1}; !slices.Equal(got, want) {
 		t.Errorf("versions %v, want %v", got, want)
 	}
 	if two, _ := s.Versions(ctx, "c1", 2); len(two) != 2 || two[0].GetVersion() != 4 {
@@ -74,18 +75,6 @@ func TestApply(t *testing.T) {
 	if none, err := s.Versions(ctx, "nope", 0); err != nil || len(none) != 0 {
 		t.Errorf("versions of an unknown cluster: %v, %v", none, err)
 	}
-}
-
-func equalU64(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestApplyUsesClock(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 )
 
 // BenchmarkApply measures one apply that makes a new version: a small
-// snapshot, and one of about 3.3 MiB (800 objects) where one object changes
+// snapshot, and one of about 3.2 MiB (801 objects) where one object changes
 // per version.
 func BenchmarkApply(b *testing.B) {
 	for _, bc := range []struct {
@@ -35,7 +35,7 @@ func BenchmarkApply(b *testing.B) {
 }
 
 // BenchmarkCurrent measures reading back and verifying the current
-// version of about 3.3 MiB.
+// version of about 3.2 MiB.
 func BenchmarkCurrent(b *testing.B) {
 	s, err := Open(b.Context(), Config{Client: shared.Client(), Prefix: "/bench/" + b.Name(), Logger: testLogger(b)})
 	if err != nil {

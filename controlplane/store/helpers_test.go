@@ -64,7 +64,7 @@ func snap(port int) *pb.Snapshot {
 	}
 }
 
-// largeSnap returns a snapshot of about n*8.5 KiB: n locations with long
+// largeSnap returns a snapshot of about n*8.2 KiB: n locations with long
 // header lists and n upstreams.
 func largeSnap(n int, tag string) *pb.Snapshot {
 	s := &pb.Snapshot{
