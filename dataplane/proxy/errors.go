@@ -96,10 +96,24 @@ func grpcTimeout(v string) (time.Duration, bool) {
 	if err != nil || n < 0 {
 		return 0, false
 	}
-	units := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
-		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}
-	u, ok := units[v[len(v)-1]]
-	return time.Duration(n) * u, ok
+	var u time.Duration
+	switch v[len(v)-1] {
+	case 'H':
+		u = time.Hour
+	case 'M':
+		u = time.Minute
+	case 'S':
+		u = time.Second
+	case 'm':
+		u = time.Millisecond
+	case 'u':
+		u = time.Microsecond
+	case 'n':
+		u = time.Nanosecond
+	default:
+		return 0, false
+	}
+	return time.Duration(n) * u, true
 }
 
 func bodyFor(status int) string {
