@@ -243,28 +243,33 @@ func errorf(path string, line int, format string, args ...any) *FieldError {
 	return &FieldError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Annotate fills in the line of every FieldError in err (a *FieldError or an
-// ErrorList, possibly wrapped) that has none, from where its path was read.
-// Errors found after decoding, such as a busy listen address, thus point at
-// the line to fix too. It returns err.
+// Annotate fills in the line (and, for a merged config, the file) of every
+// FieldError in err (a *FieldError or an ErrorList, possibly wrapped) that
+// has none, from where its path was read. Errors found after decoding, such
+// as a busy listen address, thus point at the line to fix too. It returns
+// err. Annotate before wrapping: a wrapper made by fmt.Errorf keeps the text
+// it was made with.
 func (s *Source) Annotate(err error) error {
 	if s == nil || err == nil {
 		return err
 	}
+	fill := func(fe *FieldError) {
+		if fe.Line == 0 {
+			fe.Line = s.Line(fe.Path)
+		}
+		if fe.File == "" {
+			fe.File = s.fileOf(fe.Path)
+		}
+	}
 	var list ErrorList
 	if errors.As(err, &list) {
 		for _, fe := range list {
-			if fe.Line == 0 {
-				fe.Line = s.Line(fe.Path)
-			}
-			if fe.File == "" {
-				fe.File = s.fileOf(fe.Path)
-			}
+			fill(fe)
 		}
 	}
 	var fe *FieldError
-	if errors.As(err, &fe) && fe.Line == 0 {
-		fe.Line = s.Line(fe.Path)
+	if errors.As(err, &fe) {
+		fill(fe)
 	}
 	return err
 }
