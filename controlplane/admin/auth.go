@@ -160,19 +160,15 @@ func (a *authenticator) lookup(secret string) (acceptedToken, bool) {
 	return found, ok
 }
 
-// identity is the authenticated caller, kept in the request context.
-type identity struct {
-	name string
-	role Role
-}
-
+// identityKey keys the authenticated caller's token name in the request
+// context.
 type identityKey struct{}
 
 // callerName returns the name of the request's token, "" without
 // authentication.
 func callerName(ctx context.Context) string {
-	id, _ := ctx.Value(identityKey{}).(identity)
-	return id.name
+	name, _ := ctx.Value(identityKey{}).(string)
+	return name
 }
 
 // bearer extracts the token of an "Authorization: Bearer TOKEN" header.
@@ -212,6 +208,6 @@ func (a *API) authorize(need access, next http.HandlerFunc) http.HandlerFunc {
 			a.fail(w, http.StatusForbidden, codeForbidden, fmt.Errorf("token %q has role %s; this needs an admin token", tok.name, tok.role))
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, identity{name: tok.name, role: tok.role})))
+		next(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, tok.name)))
 	}
 }
