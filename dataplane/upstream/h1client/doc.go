@@ -30,9 +30,10 @@
 //   - A 101 Switching Protocols response is returned with a Body that is an
 //     [io.ReadWriteCloser] over the raw connection; that connection is never
 //     pooled and is no longer watched by the request context.
-//   - Before an idle connection is reused, the client checks without
-//     blocking that the target has not closed it. A request that fails on a
-//     reused connection before any byte reached it is retried once on a new
-//     connection; so is a request without a body and with an idempotent
-//     method when a reused connection is closed before any response byte.
+//   - Before reusing a connection idle for 250ms or more, the client checks
+//     without blocking that the target has not closed it. A request that
+//     fails on a reused connection before any byte reached it is retried
+//     once on a new connection; so is a request without a body and with an
+//     idempotent method when a reused connection is closed before any
+//     response byte.
 package h1client
