@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/testcert"
 )
 
 // publicPEM encodes key's public half as a "PUBLIC KEY" PEM block.
@@ -42,7 +43,7 @@ func TestValidateJWTPlugin(t *testing.T) {
 	rsaPEM, p256PEM, p384PEM, edPEM := publicPEM(t, rsaKey), publicPEM(t, p256), publicPEM(t, p384), publicPEM(t, edKey)
 	pkcs1PEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)}))
 	privPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
-	certPEM, _ := testPEM(t, "idp.example.com") // an ECDSA P-256 certificate
+	certPEM := testcert.SelfSigned(t, "idp.example.com", "idp.example.com").CertPEM // an ECDSA P-256 certificate
 	keyFile := filepath.Join(t.TempDir(), "jwt.pub")
 	if err := os.WriteFile(keyFile, []byte(edPEM), 0o600); err != nil {
 		t.Fatal(err)

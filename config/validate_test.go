@@ -236,13 +236,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-// testPEM returns a self-signed certificate for the names and its key.
-func testPEM(t *testing.T, names ...string) (certPEM, keyPEM string) {
-	t.Helper()
-	l := testcert.SelfSigned(t, names[0], names...)
-	return l.CertPEM, l.KeyPEM
-}
-
 func TestValidateCertificates(t *testing.T) {
 	t.Parallel()
 	a := testcert.SelfSigned(t, "a.example.com", "a.example.com")
