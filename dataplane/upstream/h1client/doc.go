@@ -9,8 +9,9 @@
 // hand into the connection's buffered writer, and parses the response head
 // from the connection's buffered reader, all on the goroutine that called
 // RoundTrip. A helper goroutine is started only to stream a request body
-// that does not fit in the write buffer, so that a target answering early
-// (a 413 while the upload is still being sent) cannot deadlock the caller.
+// of unknown length or one that does not fit in the write buffer, so that a
+// target answering early (a 413 while the upload is still being sent)
+// cannot deadlock the caller.
 //
 // What it speaks: HTTP/1.1 (and HTTP/1.0 responses) over TCP or TLS.
 // HTTP/2 is out of scope; use another transport for h2 targets. The client
