@@ -38,22 +38,17 @@ func TestMain(m *testing.M) { testbin.Main(m, "ctl", "pingap", "pingapctl", "tes
 // binPath is the path of a binary TestMain built.
 func binPath(name string) string { return testbin.Path("ctl", name) }
 
-// proc is a running child process (see internal/testproc) and its first
-// stdout line.
-type proc struct {
-	*testproc.Proc
-	firstLine chan string
-}
+// proc is a running child process (see internal/testproc).
+type proc struct{ *testproc.Proc }
 
 // startProc runs bin with args in dir; it is killed at cleanup and its
 // output logged if the test failed.
 func startProc(t testing.TB, name, bin, dir string, args ...string) *proc {
 	t.Helper()
-	first := make(chan string, 1) // holds the first line; later ones are dropped
-	return &proc{Proc: testproc.Start(t, testproc.Options{
-		Name: name, Bin: bin, Dir: dir, Args: args, Lines: first,
+	return &proc{testproc.Start(t, testproc.Options{
+		Name: name, Bin: bin, Dir: dir, Args: args,
 		Env: append(os.Environ(), "PINGAP_TOKEN="), // no bootstrap token from the environment
-	}), firstLine: first}
+	})}
 }
 
 // logLines returns the process's JSON log lines with message msg, oldest
@@ -214,20 +209,8 @@ func (d *dataPlane) waitRoute(path, want string) {
 // startBackend starts a testbackend named name and returns its address.
 func startBackend(t testing.TB, name string) string {
 	t.Helper()
-	p := startProc(t, "backend "+name, binPath("testbackend"), "", "--listen", "127.0.0.1:0", "--name", name)
-	select {
-	case l := <-p.firstLine:
-		addr, ok := strings.CutPrefix(l, "listening on ")
-		if !ok {
-			t.Fatalf("testbackend %s: first line %q", name, l)
-		}
-		return addr
-	case <-p.Done():
-		t.Fatalf("testbackend %s exited:\n%s", name, p.Stderr.String())
-	case <-time.After(startTimeout):
-		t.Fatalf("testbackend %s not listening after %s", name, startTimeout)
-	}
-	return ""
+	_, addrs := testproc.StartBackend(t, binPath("testbackend"), name, "127.0.0.1:0")
+	return addrs[0]
 }
 
 // ctlResult is one pingapctl run.

@@ -68,26 +68,8 @@ func startBackend(t testing.TB, name string, n int) *backend {
 // once all are bound.
 func startBackendOn(t testing.TB, name, listen string) *backend {
 	t.Helper()
-	n := strings.Count(listen, ",") + 1
-	lines := make(chan string, n)
-	p := startProc(t, "testbackend", lines, "--listen", listen, "--name", name)
-	b := &backend{proc: p, name: name}
-	deadline := time.After(startTimeout)
-	for len(b.addrs) < n {
-		select {
-		case l := <-lines:
-			if a, ok := strings.CutPrefix(l, "listening on "); ok {
-				b.addrs = append(b.addrs, a)
-			}
-		case <-p.Done():
-			p.DumpLogs()
-			t.Fatalf("testbackend %s exited before listening", name)
-		case <-deadline:
-			p.DumpLogs()
-			t.Fatalf("testbackend %s not listening after %s", name, startTimeout)
-		}
-	}
-	return b
+	p, addrs := testproc.StartBackend(t, binPath("testbackend"), name, listen)
+	return &backend{proc: p, name: name, addrs: addrs}
 }
 
 // id is the X-Backend value of the backend's i-th address.

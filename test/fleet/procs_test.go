@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pingap-go/pingap/internal/testbackend"
+	"github.com/pingap-go/pingap/internal/testproc"
 )
 
 // controlPlane is a `pingap controlplane` replica. Its addresses and data
@@ -239,23 +240,8 @@ type backend struct {
 // startBackend starts a testbackend named name on a free loopback port.
 func startBackend(t testing.TB, name string) backend {
 	t.Helper()
-	lines := make(chan string, 1)
-	p := startProc(t, "backend "+name, binPath("testbackend"), "", lines, "--listen", "127.0.0.1:0", "--name", name)
-	select {
-	case l := <-lines:
-		a, ok := strings.CutPrefix(l, "listening on ")
-		if !ok {
-			t.Fatalf("testbackend %s: unexpected first line %q", name, l)
-		}
-		return backend{name: name, addr: a}
-	case <-p.Done():
-		p.DumpLogs()
-		t.Fatalf("testbackend %s exited before listening", name)
-	case <-time.After(startTimeout):
-		p.DumpLogs()
-		t.Fatalf("testbackend %s not listening after %s", name, startTimeout)
-	}
-	return backend{}
+	_, addrs := testproc.StartBackend(t, binPath("testbackend"), name, "127.0.0.1:0")
+	return backend{name: name, addr: addrs[0]}
 }
 
 // writeFile writes data to dir/name, creating directories.
