@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/pingap-go/pingap/dataplane/upstream"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 // seen is what the test backend reports about the request it received.
@@ -68,7 +68,8 @@ func backendWith(t *testing.T, release chan struct{}) *httptest.Server {
 	return srv
 }
 
-// proxyFor builds a one-location server in front of addr.
+// proxyFor builds a one-location server in front of addr, or of the
+// targets upCfg lists.
 func proxyFor(t testing.TB, addr string, loc *pb.Location, trusted []string, upCfg *pb.Upstream) *httptest.Server {
 	return proxyWith(t, addr, loc, trusted, upCfg, &pb.Server{})
 }
@@ -83,7 +84,9 @@ func proxyWith(t testing.TB, addr string, loc *pb.Location, trusted []string, up
 	if upCfg == nil {
 		upCfg = &pb.Upstream{}
 	}
-	upCfg.Addrs = []string{addr}
+	if len(upCfg.Addrs) == 0 {
+		upCfg.Addrs = []string{addr}
+	}
 	up, err := upstream.New("up", upCfg, upstream.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -259,13 +262,7 @@ func TestForwardBodyLimit(t *testing.T) {
 func TestForwardErrors(t *testing.T) {
 	t.Parallel()
 	// A port with nothing listening.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
-	ps := proxyFor(t, dead, &pb.Location{}, nil, nil)
+	ps := proxyFor(t, testbin.FreeAddr(t), &pb.Location{}, nil, nil)
 	resp, err := http.Get(ps.URL + "/")
 	if err != nil {
 		t.Fatal(err)

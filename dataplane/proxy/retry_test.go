@@ -2,15 +2,14 @@ package proxy
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/pingap-go/pingap/dataplane/upstream"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 // statusBackend answers every request with status and counts them.
@@ -26,39 +25,12 @@ func statusBackend(t *testing.T, status int, hits *atomic.Int64) string {
 	return srv.Listener.Addr().String()
 }
 
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
-
 // proxyTwo fronts two targets with round robin, so consecutive requests
 // start on alternating targets.
 func proxyTwo(t *testing.T, a, b string, maxRetries *uint32) *httptest.Server {
 	t.Helper()
-	up, err := upstream.New("up", &pb.Upstream{Addrs: []string{a, b}, MaxRetries: maxRetries,
-		OutlierDetection: &pb.OutlierDetection{Disabled: true}}, upstream.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(up.Close)
-	loc := &pb.Location{Upstream: "up"}
-	l, err := NewLocation("loc", loc, up, LocationOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := NewServer("s", &pb.Server{Locations: []string{"loc"}}, map[string]*Location{"loc": l}, map[string]*pb.Location{"loc": loc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := httptest.NewServer(srv)
-	t.Cleanup(ps.Close)
-	return ps
+	return proxyFor(t, a, &pb.Location{}, nil, &pb.Upstream{Addrs: []string{a, b}, MaxRetries: maxRetries,
+		OutlierDetection: &pb.OutlierDetection{Disabled: true}})
 }
 
 func TestRetries(t *testing.T) {
@@ -73,12 +45,12 @@ func TestRetries(t *testing.T) {
 		want       []int // statuses of 4 consecutive requests
 		wantBad    int64 // requests the failing target sees; -1 when it cannot count (dead)
 	}{
-		{"dead target, GET", func(t *testing.T, _ *atomic.Int64) string { return deadAddr(t) }, "GET", "", nil, []int{200, 200, 200, 200}, -1},
-		{"dead target, POST with body is retried (nothing was sent)", func(t *testing.T, _ *atomic.Int64) string { return deadAddr(t) }, "POST", "data", nil, []int{200, 200, 200, 200}, -1},
+		{"dead target, GET", func(t *testing.T, _ *atomic.Int64) string { return testbin.FreeAddr(t) }, "GET", "", nil, []int{200, 200, 200, 200}, -1},
+		{"dead target, POST with body is retried (nothing was sent)", func(t *testing.T, _ *atomic.Int64) string { return testbin.FreeAddr(t) }, "POST", "data", nil, []int{200, 200, 200, 200}, -1},
 		{"503 GET is retried", func(t *testing.T, h *atomic.Int64) string { return statusBackend(t, 503, h) }, "GET", "", nil, []int{200, 200, 200, 200}, 4}, // round robin starts every request on it
 		{"503 POST with body is not retried", func(t *testing.T, h *atomic.Int64) string { return statusBackend(t, 503, h) }, "POST", "data", nil, []int{503, 200, 503, 200}, 2},
 		{"500 is not retried", func(t *testing.T, h *atomic.Int64) string { return statusBackend(t, 500, h) }, "GET", "", nil, []int{500, 200, 500, 200}, 2},
-		{"max_retries 0", func(t *testing.T, _ *atomic.Int64) string { return deadAddr(t) }, "GET", "", &zero, []int{502, 200, 502, 200}, -1},
+		{"max_retries 0", func(t *testing.T, _ *atomic.Int64) string { return testbin.FreeAddr(t) }, "GET", "", &zero, []int{502, 200, 502, 200}, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
