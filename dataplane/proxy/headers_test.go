@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
-
-	"github.com/pingap-go/pingap/dataplane/router"
 )
 
 func TestTemplateExpand(t *testing.T) {
@@ -128,23 +126,6 @@ func TestCleanPath(t *testing.T) {
 		}
 		if !needsClean(tt.in) && tt.in != tt.want {
 			t.Errorf("needsClean(%q) = false, but it cleans to %q", tt.in, tt.want)
-		}
-	}
-}
-
-func TestHostOnly(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"example.com", "example.com"},
-		{"Example.COM:8080", "example.com"},
-		{"example.com.", "example.com"},
-		{"[::1]:80", "::1"},
-		{"[::1]", "::1"},
-		{"127.0.0.1:80", "127.0.0.1"},
-	}
-	for _, tt := range tests {
-		if got := router.NormalizeHost(tt.in); got != tt.want {
-			t.Errorf("NormalizeHost(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

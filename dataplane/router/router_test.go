@@ -320,6 +320,8 @@ func TestNormalizeHost(t *testing.T) {
 		{"a.com", "a.com"},
 		{"a.com:80", "a.com"},
 		{"A.COM", "a.com"},
+		{"Example.COM:8080", "example.com"},
+		{"127.0.0.1:80", "127.0.0.1"},
 		{"a.com.", "a.com"},
 		{"a.com.:80", "a.com"},
 		{"[::1]:80", "::1"},
