@@ -113,12 +113,6 @@ var accessLogPresets = map[string]string{
 // line.
 const AccessLogJSON = "json"
 
-// AccessLogPreset returns the template a preset name stands for.
-func AccessLogPreset(name string) (string, bool) {
-	t, ok := accessLogPresets[name]
-	return t, ok
-}
-
 // AccessLogPart is one piece of a parsed template.
 type AccessLogPart struct {
 	// Tag is what the piece writes.

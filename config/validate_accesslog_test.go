@@ -80,7 +80,7 @@ func TestAccessLogTagsComplete(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"combined", "common", "short", "tiny"} {
-		if tmpl, ok := AccessLogPreset(p); !ok {
+		if tmpl, ok := accessLogPresets[p]; !ok {
 			t.Errorf("no preset %q", p)
 		} else if _, err := ParseAccessLogFormat(tmpl); err != nil {
 			t.Errorf("preset %q: %v", p, err)
