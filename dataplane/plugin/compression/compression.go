@@ -16,10 +16,10 @@ package compression
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/internal/transform"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -110,7 +110,7 @@ func (c *compressor) codec(name string) *codec {
 }
 
 func (c *compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" || isGRPC(r.Header.Get("Content-Type")) {
+	if transform.Passes(r) {
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -130,9 +130,4 @@ func (c *compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	next.ServeHTTP(cw, r)
 	finished = true
 	cw.finish()
-}
-
-// isGRPC reports whether a Content-Type is gRPC's.
-func isGRPC(ct string) bool {
-	return len(ct) >= 16 && strings.EqualFold(ct[:16], "application/grpc")
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/pingap-go/pingap/dataplane/plugin/internal/encoding"
+	"github.com/pingap-go/pingap/dataplane/plugin/internal/transform"
 )
 
 // mode is what a responseWriter does with the body.
@@ -80,22 +81,15 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 // decide sets the response headers and the mode, before the headers go
 // out. first is the first body chunk when Write sends the headers.
 func (w *responseWriter) decide(code int, first []byte) {
-	if code == http.StatusNoContent || code == http.StatusNotModified || code == http.StatusPartialContent {
+	if !transform.Changeable(code) {
 		return
 	}
 	h := w.rw.Header()
-	if ce := strings.TrimSpace(h.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, encoding.Identity) {
-		w.decideDecode(h, strings.ToLower(ce))
+	if ce := transform.Encoding(h); ce != "" {
+		w.decideDecode(h, ce)
 		return
 	}
-	ct, typed := h["Content-Type"]
-	if !typed && len(first) > 0 {
-		// The server would sniff the type from the first bytes; once they
-		// are compressed it cannot, so sniff now.
-		ct = []string{http.DetectContentType(first)}
-		h["Content-Type"] = ct
-	}
-	if len(ct) == 0 || isGRPC(ct[0]) || !w.c.types.Match(ct[0]) || noTransform(h) {
+	if ct := transform.ContentType(h, first); ct == "" || transform.IsGRPC(ct) || !w.c.types.Match(ct) || noTransform(h) {
 		return
 	}
 	addVary(h)
@@ -132,7 +126,7 @@ func (w *responseWriter) decideDecode(h http.Header, ce string) {
 		return
 	}
 	target := ""
-	if ct := h.Get("Content-Type"); !isGRPC(ct) && w.c.types.Match(ct) {
+	if ct := h.Get("Content-Type"); !transform.IsGRPC(ct) && w.c.types.Match(ct) {
 		target = encoding.Negotiate(w.accept, w.c.offers)
 	}
 	if target == "" {
@@ -155,15 +149,12 @@ func (w *responseWriter) decideDecode(h http.Header, ce string) {
 	w.mode = modeDecode
 }
 
-// encodedHeaders adjusts the headers of a body the plugin changes: its
-// length and byte ranges are no longer the upstream's, and it is no longer
-// byte-for-byte the representation a strong ETag names.
+// encodedHeaders adjusts the headers of a body the plugin changes (see
+// transform.BodyChanged); its byte ranges are no longer the upstream's
+// either.
 func encodedHeaders(h http.Header) {
-	h.Del("Content-Length")
+	transform.BodyChanged(h)
 	h.Del("Accept-Ranges")
-	if et := h.Get("ETag"); strings.HasPrefix(et, `"`) {
-		h.Set("ETag", "W/"+et)
-	}
 }
 
 // finish ends the body once the handler has returned.

@@ -22,10 +22,10 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/plugin/internal/transform"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -108,16 +108,11 @@ func compile(r config.SubFilterRule) rule {
 }
 
 func (f *filter) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" || isGRPC(r.Header.Get("Content-Type")) ||
-		f.path != nil && !f.path.MatchString(r.URL.Path) {
+	if transform.Passes(r) || f.path != nil && !f.path.MatchString(r.URL.Path) {
 		next.ServeHTTP(w, r)
 		return
 	}
 	fw := &filterWriter{rw: w, f: f, head: r.Method == http.MethodHead}
 	next.ServeHTTP(fw, r)
 	fw.finish()
-}
-
-func isGRPC(ct string) bool {
-	return len(ct) >= 16 && strings.EqualFold(ct[:16], "application/grpc")
 }

@@ -6,7 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
+
+	"github.com/pingap-go/pingap/dataplane/plugin/internal/transform"
 )
 
 // filterWriter runs an eligible response body through the rules' stages.
@@ -50,25 +51,14 @@ func (w *filterWriter) Write(p []byte) (int, error) {
 
 // decide checks the response and sets up the stages.
 func (w *filterWriter) decide(code int, first []byte) {
-	if code == http.StatusNoContent || code == http.StatusNotModified || code == http.StatusPartialContent {
+	if !transform.Changeable(code) {
 		return
 	}
 	h := w.rw.Header()
-	if ce := strings.TrimSpace(h.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+	if transform.Encoding(h) != "" || !w.f.types.Match(transform.ContentType(h, first)) {
 		return
 	}
-	ct, typed := h["Content-Type"]
-	if !typed && len(first) > 0 {
-		ct = []string{http.DetectContentType(first)}
-		h["Content-Type"] = ct
-	}
-	if len(ct) == 0 || !w.f.types.Match(ct[0]) {
-		return
-	}
-	h.Del("Content-Length")
-	if et := h.Get("ETag"); strings.HasPrefix(et, `"`) {
-		h.Set("ETag", "W/"+et)
-	}
+	transform.BodyChanged(h)
 	if w.head {
 		return
 	}
