@@ -185,10 +185,7 @@ func Build(snap *pb.Snapshot, prev *Runtime, opts Options) (_ *Runtime, err erro
 	if err != nil {
 		return nil, err
 	}
-	poolSize := int(settings.GetUpstreamKeepalivePoolSize())
-	if poolSize == 0 {
-		poolSize = upstream.DefaultPoolSize
-	}
+	poolSize := rt.poolSize()
 	for _, name := range slices.Sorted(maps.Keys(snap.GetUpstreams())) {
 		cfg := snap.GetUpstreams()[name]
 		if old := prev.reusable(name, cfg, poolSize); old != nil {
@@ -444,6 +441,7 @@ func (rt *Runtime) reusable(name string, cfg *pb.Upstream, poolSize int) *upstre
 	return old
 }
 
+// poolSize is the keepalive pool size of upstreams that set none.
 func (rt *Runtime) poolSize() int {
 	if n := int(rt.snapshot.GetSettings().GetUpstreamKeepalivePoolSize()); n > 0 {
 		return n
