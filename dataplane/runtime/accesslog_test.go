@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/observe"
 	"github.com/pingap-go/pingap/internal/syncbuf"
 )
@@ -28,19 +27,6 @@ func accessLogConfig(format, output string) string {
 		s = "[settings.access_log]\n" + output + "\n" + s
 	}
 	return s
-}
-
-func buildWith(t *testing.T, toml string, prev *Runtime, opts Options) *Runtime {
-	t.Helper()
-	snap, _, err := config.Decode([]byte(toml), config.FormatTOML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := Build(snap, prev, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
 }
 
 // logOne logs a request through the server's access logger.

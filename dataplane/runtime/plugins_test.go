@@ -47,17 +47,11 @@ func TestPluginsCarryOverAndClose(t *testing.T) {
 	t.Parallel()
 	l := &lifecycle{closed: map[string]int{}}
 	opts := Options{Plugins: l.registry()}
-	first, err := Build(mustDecode(t, pluginBase), nil, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := buildWith(t, pluginBase, nil, opts)
 	if l.builds != 2 {
 		t.Fatalf("first build made %d plugin instances, want 2", l.builds)
 	}
-	second, err := Build(mustDecode(t, strings.Replace(pluginBase, `path = "/b"`, `path = "/b2"`, 1)), first, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := buildWith(t, strings.Replace(pluginBase, `path = "/b"`, `path = "/b2"`, 1), first, opts)
 	if l.builds != 3 {
 		t.Fatalf("reload with one changed plugin made %d instances in all, want 3", l.builds)
 	}
@@ -74,10 +68,7 @@ func TestPluginsCarryOverAndClose(t *testing.T) {
 	}
 
 	// New trusted proxies change how plugins resolve clients: rebuild all.
-	third, err := Build(mustDecode(t, "[settings]\ntrusted_proxies = [\"10.0.0.0/8\"]\n"+pluginBase), second, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := buildWith(t, "[settings]\ntrusted_proxies = [\"10.0.0.0/8\"]\n"+pluginBase, second, opts)
 	if third.plugins["a"] == second.plugins["a"] {
 		t.Fatal("plugin a carried over although trusted_proxies changed")
 	}
@@ -94,10 +85,7 @@ func TestPluginsFailedBuildReleases(t *testing.T) {
 	t.Parallel()
 	l := &lifecycle{closed: map[string]int{}}
 	opts := Options{Plugins: l.registry()}
-	first, err := Build(mustDecode(t, pluginBase), nil, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := buildWith(t, pluginBase, nil, opts)
 	defer first.Release(nil)
 	cfg := strings.Replace(pluginBase, `path = "/b"`, `path = "/c"`, 1) + "[plugins.broken]\ncategory = \"ping\"\n"
 	if _, err := Build(mustDecode(t, cfg), first, opts); err == nil || !strings.Contains(err.Error(), "plugins.broken") {
@@ -115,25 +103,16 @@ func TestPluginsFollowTheirUpstreams(t *testing.T) {
 	l := &lifecycle{closed: map[string]int{}}
 	opts := Options{Plugins: l.registry()}
 	cfg := pluginBase + "[plugins.uses_b]\ncategory = \"ping\"\n"
-	first, err := Build(mustDecode(t, cfg), nil, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := buildWith(t, cfg, nil, opts)
 	defer first.Release(nil)
 	// Upstream a changes: uses_b (which looked up b only) is kept.
-	second, err := Build(mustDecode(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9001"]`, `addrs = ["127.0.0.1:9011"]`, 1)), first, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := buildWith(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9001"]`, `addrs = ["127.0.0.1:9011"]`, 1), first, opts)
 	defer second.Release(nil)
 	if second.plugins["uses_b"] != first.plugins["uses_b"] {
 		t.Fatal("uses_b was rebuilt although upstream b did not change")
 	}
 	// Upstream b changes: uses_b is rebuilt with the new b.
-	third, err := Build(mustDecode(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9002"]`, `addrs = ["127.0.0.1:9003"]`, 1)), second, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := buildWith(t, strings.Replace(cfg, `addrs = ["127.0.0.1:9002"]`, `addrs = ["127.0.0.1:9003"]`, 1), second, opts)
 	defer third.Release(nil)
 	if third.plugins["uses_b"] == second.plugins["uses_b"] {
 		t.Fatal("uses_b was carried over although upstream b was rebuilt")

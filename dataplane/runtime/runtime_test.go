@@ -50,13 +50,19 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func load(t *testing.T, toml string) *Runtime {
+func mustDecode(t *testing.T, toml string) *pb.Snapshot {
 	t.Helper()
 	snap, _, err := config.Decode([]byte(toml), config.FormatTOML)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := Build(snap, nil, Options{})
+	return snap
+}
+
+// buildWith decodes toml and builds it after prev.
+func buildWith(t *testing.T, toml string, prev *Runtime, opts Options) *Runtime {
+	t.Helper()
+	rt, err := Build(mustDecode(t, toml), prev, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,17 +86,10 @@ locations = ["l", "m"]
 
 func TestBuildCarriesUnchangedUpstreams(t *testing.T) {
 	t.Parallel()
-	first := load(t, base)
+	first := buildWith(t, base, nil, Options{})
 	defer first.Release(nil)
 	changed := strings.Replace(base, `addrs = ["127.0.0.1:9002"]`, `addrs = ["127.0.0.1:9003"]`, 1)
-	snap, _, err := config.Decode([]byte(changed), config.FormatTOML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := Build(snap, first, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := buildWith(t, changed, first, Options{})
 	defer second.Release(nil)
 	if first.Upstreams()["a"] != second.Upstreams()["a"] {
 		t.Error("unchanged upstream a was rebuilt; its pool would be lost")
@@ -99,10 +98,7 @@ func TestBuildCarriesUnchangedUpstreams(t *testing.T) {
 		t.Error("changed upstream b was carried over")
 	}
 	// A changed default pool size rebuilds upstreams that rely on it.
-	third, err := Build(mustDecode(t, "[settings]\nupstream_keepalive_pool_size = 8\n"+changed), second, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := buildWith(t, "[settings]\nupstream_keepalive_pool_size = 8\n"+changed, second, Options{})
 	defer third.Release(nil)
 	if third.Upstreams()["a"] == second.Upstreams()["a"] {
 		t.Error("upstream a kept its pool though the default pool size changed")
@@ -119,23 +115,10 @@ func TestBuildErrorsNamePlaces(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			snap, _, err := config.Decode([]byte(tt.cfg), config.FormatTOML)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Build(snap, nil, Options{})
+			_, err := Build(mustDecode(t, tt.cfg), nil, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Build error %v, want one naming %s", err, tt.want)
 			}
 		})
 	}
-}
-
-func mustDecode(t *testing.T, toml string) *pb.Snapshot {
-	t.Helper()
-	snap, _, err := config.Decode([]byte(toml), config.FormatTOML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
 }
