@@ -286,11 +286,11 @@ func TestObjectsShared(t *testing.T) {
 		t.Fatalf("%d objects after another cluster's identical version, want 9", n)
 	}
 	// Manifests show what changed without reading objects.
-	m1, err := s.Manifest(ctx, "a", 1)
+	m1, _, err := s.manifest(ctx, "a", 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := s.Manifest(ctx, "a", 2)
+	m2, _, err := s.manifest(ctx, "a", 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,18 +82,6 @@ func (s *Store) load(ctx context.Context, cluster string, v uint64, rev int64) (
 	return m.GetInfo(), snap, nil
 }
 
-// Manifest returns version v's manifest: its info and, per section, object
-// name to object hash. Comparing two manifests tells which objects changed
-// between two versions without reading any object. A version that does not
-// exist or was pruned gives ErrNotFound.
-func (s *Store) Manifest(ctx context.Context, cluster string, version uint64) (*pb.Manifest, error) {
-	if err := checkCluster(cluster); err != nil {
-		return nil, err
-	}
-	m, _, err := s.manifest(ctx, cluster, version, 0)
-	return m, err
-}
-
 // Versions returns the cluster's stored versions, newest first, at most
 // limit of them (limit <= 0: all). A cluster without versions gives an
 // empty list.
