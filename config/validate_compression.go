@@ -104,9 +104,6 @@ func checkMediaType(t string) error {
 	return nil
 }
 
-// Empty reports whether the list has no entries.
-func (m MediaTypes) Empty() bool { return len(m.prefixes) == 0 && len(m.suffixes) == 0 }
-
 // Match reports whether contentType (a Content-Type header value) is on
 // the list. An empty contentType never matches. It does not allocate.
 func (m MediaTypes) Match(contentType string) bool {
