@@ -1,7 +1,8 @@
 // Package encoding reads a request's Accept-Encoding (RFC 9110 section
 // 12.5.3) for the plugins that negotiate content codings: compression picks
 // the coding of a response with it, accept_encoding rewrites the header
-// sent upstream with it. It is the one copy of that parser.
+// sent upstream with it, directory picks a precompressed file with it. It
+// is the one copy of that parser.
 //
 // Coding names compare case-insensitively and "x-gzip" means "gzip". A
 // q-value is kept in thousandths (0..1000). An entry whose q-value does not
@@ -15,26 +16,6 @@ const Identity = "identity"
 
 // MaxQ is the q-value of "q=1", the default weight.
 const MaxQ = 1000
-
-// Entry is one coding of an Accept-Encoding list.
-type Entry struct {
-	// Coding is the coding name in lower case ("gzip", "br", "*").
-	Coding string
-	// Q is the weight in thousandths: 0 refuses the coding, 1000 is q=1.
-	Q int
-}
-
-// Parse returns the entries of Accept-Encoding values (the header's lines)
-// in the order the client sent them. Values holds the raw header lines;
-// nil means the header is absent.
-func Parse(values []string) []Entry {
-	var out []Entry
-	each(values, func(coding string, q int) bool {
-		out = append(out, Entry{Coding: normalize(coding), Q: q})
-		return true
-	})
-	return out
-}
 
 // Preference is the client's weight for coding (0..1000), by RFC 9110: the
 // coding's own entry, else the "*" entry's, else 1000 for "identity" (an
@@ -117,17 +98,6 @@ func equalCoding(a, b string) bool {
 func alias(c string) string {
 	if strings.EqualFold(c, "x-gzip") {
 		return "gzip"
-	}
-	return c
-}
-
-// normalize is the lower-case canonical name of a coding.
-func normalize(c string) string {
-	c = alias(c)
-	for i := 0; i < len(c); i++ {
-		if 'A' <= c[i] && c[i] <= 'Z' {
-			return strings.ToLower(c)
-		}
 	}
 	return c
 }

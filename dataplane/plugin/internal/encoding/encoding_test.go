@@ -68,23 +68,16 @@ func TestPreference(t *testing.T) {
 		{[]string{"gzip;q=1.5"}, "gzip", 0},
 		{[]string{"gzip;q="}, "gzip", 0},
 		{[]string{"gzip;q=0.125"}, "x-gzip", 125},
+		// Empty entries and unparsable q-values are skipped; the first
+		// entry of a coding counts.
+		{[]string{"GZip;q=0.5, , br;q=bad, X-Gzip", "*;q=0"}, "gzip", 500},
+		{[]string{"GZip;q=0.5, , br;q=bad, X-Gzip", "*;q=0"}, "br", 0},
+		{[]string{"GZip;q=0.5, , br;q=bad, X-Gzip", "*;q=0"}, "identity", 0},
 	}
 	for _, tt := range tests {
 		if got := Preference(tt.values, tt.coding); got != tt.want {
 			t.Errorf("Preference(%q, %q) = %d, want %d", tt.values, tt.coding, got, tt.want)
 		}
-	}
-}
-
-func TestParse(t *testing.T) {
-	t.Parallel()
-	got := Parse([]string{"GZip;q=0.5, , br;q=bad, X-Gzip", "*;q=0"})
-	want := []Entry{{"gzip", 500}, {"gzip", 1000}, {"*", 0}}
-	if !slices.Equal(got, want) {
-		t.Errorf("Parse = %v, want %v", got, want)
-	}
-	if Parse(nil) != nil {
-		t.Error("Parse(nil) is not empty")
 	}
 }
 
@@ -95,15 +88,16 @@ func TestNegotiateDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
+func FuzzNegotiate(f *testing.F) {
 	f.Add("gzip;q=0.5, br, *;q=0")
 	f.Add("identity;q=1.000, x-gzip")
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, e := range Parse([]string{s}) {
-			if e.Q < 0 || e.Q > MaxQ || e.Coding == "" {
-				t.Fatalf("entry %+v out of range", e)
+		each([]string{s}, func(c string, q int) bool {
+			if q < 0 || q > MaxQ || c == "" {
+				t.Fatalf("entry %q;q=%d out of range", c, q)
 			}
-		}
+			return true
+		})
 		if q := Preference([]string{s}, "gzip"); q < 0 || q > MaxQ {
 			t.Fatalf("Preference %d", q)
 		}
