@@ -84,6 +84,9 @@ type status struct {
 	FailedReloads   int    `json:"failed_reloads"`
 	LastReloadError string `json:"last_reload_error"`
 	LastReloadAt    string `json:"last_reload_at"`
+	// Upstreams are the running config's upstreams by name, with their
+	// targets' health (see targets_test.go).
+	Upstreams map[string]upstreamStatus `json:"upstreams"`
 }
 
 // dataplane is a `pingap dataplane --config FILE` process and its files.

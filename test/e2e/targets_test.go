@@ -1,124 +1,63 @@
 package e2e
 
-// Reading the per-target health state from /status. The document is read
-// as generic JSON so the tests assert only on the fields that exist:
-// "upstreams" (a list of objects with "name", or an object keyed by name),
-// each with "targets" (a list of objects with "addr", or an object keyed by
-// address) carrying "healthy" and "ejected".
+// Reading the per-target health state from /status: "upstreams", keyed by
+// name, each with its "targets" carrying "addr", "healthy" and "ejected".
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
+	"slices"
 	"time"
 )
 
-// targetView is one target's state in /status; a nil field is absent.
-type targetView struct {
-	Healthy *bool
-	Ejected *bool
-	Raw     map[string]any
+// upstreamStatus is an upstream in /status.
+type upstreamStatus struct {
+	Targets []targetStatus `json:"targets"`
 }
 
-// upstreamTargets returns the targets of upstream up by address, and the
-// raw /status body for messages. found is false when /status does not list
-// the upstream.
-func (d *dataplane) upstreamTargets(up string) (targets map[string]targetView, raw string, found bool) {
-	d.t.Helper()
-	resp, err := d.client.Get("http://" + d.admin + "/status")
-	if err != nil {
-		d.t.Fatalf("GET /status: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		d.t.Fatalf("GET /status: %d %s", resp.StatusCode, body)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		d.t.Fatalf("GET /status: %v in %s", err, body)
-	}
-	u := findNamed(doc["upstreams"], up, "name")
-	if u == nil {
-		return nil, string(body), false
-	}
-	targets = map[string]targetView{}
-	forEachNamed(u["targets"], "addr", func(addr string, m map[string]any) {
-		v := targetView{Raw: m}
-		if b, ok := m["healthy"].(bool); ok {
-			v.Healthy = &b
-		}
-		if b, ok := m["ejected"].(bool); ok {
-			v.Ejected = &b
-		}
-		targets[addr] = v
-	})
-	return targets, string(body), true
+// targetStatus is one target in /status; a nil field is absent from the
+// document.
+type targetStatus struct {
+	Addr    string `json:"addr"`
+	Healthy *bool  `json:"healthy"`
+	Ejected *bool  `json:"ejected"`
 }
 
-// findNamed finds the object named name in a list of objects (by key) or in
-// an object keyed by name.
-func findNamed(v any, name, key string) map[string]any {
-	var found map[string]any
-	forEachNamed(v, key, func(n string, m map[string]any) {
-		if n == name {
-			found = m
-		}
-	})
-	return found
-}
-
-func forEachNamed(v any, key string, f func(string, map[string]any)) {
-	switch v := v.(type) {
-	case []any:
-		for _, e := range v {
-			if m, ok := e.(map[string]any); ok {
-				if n, ok := m[key].(string); ok {
-					f(n, m)
-				}
-			}
-		}
-	case map[string]any:
-		for n, e := range v {
-			if m, ok := e.(map[string]any); ok {
-				f(n, m)
-			}
-		}
-	}
+// String renders the target as JSON, for messages.
+func (v targetStatus) String() string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // waitTarget polls /status until cond holds for target addr of upstream up.
 // It fails the test after timeout, or at once when /status lacks the
-// upstream's targets or the fields cond needs.
-func (d *dataplane) waitTarget(up, addr, what string, timeout time.Duration, cond func(targetView) (ok, known bool)) {
+// upstream's target or the field cond needs.
+func (d *dataplane) waitTarget(up, addr, what string, timeout time.Duration, cond func(targetStatus) (ok, known bool)) {
 	d.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		targets, raw, found := d.upstreamTargets(up)
-		if !found {
-			d.t.Fatalf("/status does not show upstream %q with its targets: %s", up, raw)
+		targets := d.status().Upstreams[up].Targets
+		i := slices.IndexFunc(targets, func(v targetStatus) bool { return v.Addr == addr })
+		if i < 0 {
+			d.t.Fatalf("/status does not show target %s of upstream %q: %v", addr, up, targets)
 		}
-		v, ok := targets[addr]
-		if !ok {
-			d.t.Fatalf("/status does not show target %s of upstream %q: %s", addr, up, raw)
-		}
+		v := targets[i]
 		done, known := cond(v)
 		if !known {
-			d.t.Fatalf("/status: target %s of %q lacks the field for %q: %v", addr, up, what, v.Raw)
+			d.t.Fatalf("/status: target %s of %q lacks the field for %q: %v", addr, up, what, v)
 		}
 		if done {
 			return
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("/status: target %s of %q not %s after %s: %v", addr, up, what, timeout, v.Raw)
+			d.t.Fatalf("/status: target %s of %q not %s after %s: %v", addr, up, what, timeout, v)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 }
 
-// isHealthy and the others are conditions for waitTarget.
-func isHealthy(want bool) func(targetView) (bool, bool) {
-	return func(v targetView) (bool, bool) {
+// isHealthy and isEjected are conditions for waitTarget.
+func isHealthy(want bool) func(targetStatus) (bool, bool) {
+	return func(v targetStatus) (bool, bool) {
 		if v.Healthy == nil {
 			return false, false
 		}
@@ -126,8 +65,8 @@ func isHealthy(want bool) func(targetView) (bool, bool) {
 	}
 }
 
-func isEjected(want bool) func(targetView) (bool, bool) {
-	return func(v targetView) (bool, bool) {
+func isEjected(want bool) func(targetStatus) (bool, bool) {
+	return func(v targetStatus) (bool, bool) {
 		if v.Ejected == nil {
 			return false, false
 		}
