@@ -59,3 +59,15 @@ func TestMediaTypesMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestMediaTypesMatchDoesNotAllocate is not parallel: AllocsPerRun forbids
+// it.
+func TestMediaTypesMatchDoesNotAllocate(t *testing.T) {
+	m, err := ParseMediaTypes([]string{"text/", "+xml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { m.Match("application/vnd.api+XML; charset=utf-8") }); n != 0 {
+		t.Errorf("Match allocates %v times, want 0", n)
+	}
+}
