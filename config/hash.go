@@ -22,17 +22,13 @@ import (
 // and a distinct prefix in the hashed data, so it never collides with a
 // valid snapshot's hash.
 func Hash(s *pb.Snapshot) string {
-	c := &pb.Snapshot{}
-	if s != nil {
-		c = proto.Clone(s).(*pb.Snapshot)
-	}
-	dropEmpty(c.ProtoReflect())
+	c := cleanClone(s)
 	opts := proto.MarshalOptions{Deterministic: true}
-	data, err := opts.Marshal(c)
+	data, err := opts.Marshal(c.Interface())
 	h := sha256.New()
 	if err != nil {
-		repairUTF8(c.ProtoReflect())
-		data, _ = opts.Marshal(c)
+		repairUTF8(c)
+		data, _ = opts.Marshal(c.Interface())
 		h.Write([]byte("pingap:invalid-utf8\x00"))
 	}
 	h.Write(data)
