@@ -25,8 +25,9 @@ const maxNameLen = 128
 // pairs. It returns nil or an ErrorList with every problem found, each
 // carrying its line from src (src may be nil: no lines).
 //
-// Validate reads no network; it reads the files that certificates name by
-// path, and nothing else.
+// Validate reads no network; it reads the PEM files that certificates,
+// upstreams' ca_cert and jwt plugins' public_key name by path, and nothing
+// else.
 func Validate(s *pb.Snapshot, src *Source) error {
 	v := &validator{src: src, s: s}
 	v.run()
