@@ -111,15 +111,19 @@ func (sess *Session) withLease(fn func(clientv3.LeaseID) error) (clientv3.LeaseI
 
 // lost tells the keep-alive loop that etcd no longer knows lease.
 // A pending older notice is replaced, so this one is never dropped.
-func (sess *Session) lost(lease clientv3.LeaseID) {
+func (sess *Session) lost(lease clientv3.LeaseID) { offerLatest(sess.kick, lease) }
+
+// offerLatest puts v in ch, a channel of one slot, replacing a value no one
+// received yet. Any number of goroutines may offer at once.
+func offerLatest[T any](ch chan T, v T) {
 	for {
 		select {
-		case sess.kick <- lease:
+		case ch <- v:
 			return
 		default:
 		}
 		select {
-		case <-sess.kick:
+		case <-ch:
 		default:
 		}
 	}

@@ -132,17 +132,6 @@ func (w *watcher) sendVersion(ctx context.Context, value []byte, rev int64) erro
 		return err
 	}
 	w.last = v
-	info := proto.CloneOf(m.GetInfo())
-	// One sender: after taking out a value the reader did not receive,
-	// there is room.
-	select {
-	case w.out <- info:
-	default:
-		select {
-		case <-w.out:
-		default:
-		}
-		w.out <- info
-	}
+	offerLatest(w.out, proto.CloneOf(m.GetInfo()))
 	return nil
 }
