@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -125,25 +123,16 @@ upstream = "up"
 			"THIS IS NOT HTTP\r\n\r\n",
 			"GET /x HTTP/1.1\r\nHost: a\r\nBad Header Line\r\n\r\n",
 		} {
-			conn, err := net.DialTimeout("tcp", listen, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(conn, raw); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			rc := dialRaw(t, listen)
+			resp, body, err := rc.send(raw, 5*time.Second)
+			_ = rc.c.Close()
 			if err != nil {
 				t.Fatalf("%q: reading response: %v", raw, err)
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			conn.Close()
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("%q: status %d %q, want 400", raw, resp.StatusCode, body)
 			}
-			if strings.Contains(string(body), be.addrs[0]) {
+			if strings.Contains(body, be.addrs[0]) {
 				t.Errorf("400 body %q names the upstream", body)
 			}
 		}
