@@ -87,8 +87,8 @@ func (p *proc) countLog(msg string, kv ...string) int {
 	return n
 }
 
-// findLog returns the first log line with message msg, and the given
-// attribute values, whose whole text contains every string of contains.
+// findLog returns the first log line with message msg whose whole text
+// (as JSON) contains every string of contains.
 func (p *proc) findLog(msg string, contains ...string) (logEntry, bool) {
 	for _, e := range p.logEntries() {
 		if e.msg() != msg {
