@@ -4,9 +4,9 @@
 // OTLP (gRPC or HTTP) as settings.tracing says.
 //
 // Nothing here is global: each config's Tracer owns its TracerProvider, and
-// the proxy finds the provider through the request's server span. Without
-// tracing the request path only asks the context for a span, once per
-// upstream attempt.
+// the proxy finds the config's tracer in the request's context, where Wrap
+// put it next to the server span. Without tracing the request path only
+// asks the context for a tracer, once per upstream attempt.
 package tracing
 
 import (
@@ -56,8 +56,18 @@ func New(cfg *pb.Tracing, opts Options) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("settings.tracing.%w", err)
 	}
-	return &Tracer{provider: tp, tracer: tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version.Version))}, nil
+	return newTracer(tp), nil
 }
+
+// newTracer is the Tracer of tp: one instrumentation scope, with the
+// data plane's version, for server and client spans alike.
+func newTracer(tp *sdktrace.TracerProvider) *Tracer {
+	return &Tracer{provider: tp, tracer: tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version.Version))}
+}
+
+// tracerKey is the context key of the tracer that made a request's server
+// span; StartAttempt makes the client spans with it.
+type tracerKey struct{}
 
 // Close sends the spans still queued (for at most 5s) and stops the
 // exporter. It is idempotent.
@@ -86,6 +96,7 @@ func (t *Tracer) Wrap(h http.Handler, clientIP func(*http.Request) string) http.
 		}
 		ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 		defer span.End()
+		ctx = context.WithValue(ctx, tracerKey{}, t.tracer)
 		rec := observe.From(w)
 		if rec != nil && span.SpanContext().IsValid() {
 			rec.TraceID = span.SpanContext().TraceID().String()
@@ -130,12 +141,13 @@ type Attempt struct {
 }
 
 // StartAttempt starts the client span of an attempt to send out (the
-// request to the target) when r is traced, and writes the trace context
-// into out's headers. n counts the attempts before this one. Untraced
-// requests get a nil *Attempt, whose methods do nothing.
+// request to the target) when r is traced (it went through Wrap), and
+// writes the trace context into out's headers. n counts the attempts
+// before this one. Untraced requests get a nil *Attempt, whose methods do
+// nothing.
 func StartAttempt(r, out *http.Request, target string, n int) *Attempt {
-	parent := trace.SpanFromContext(r.Context())
-	if !parent.SpanContext().IsValid() {
+	tracer, ok := r.Context().Value(tracerKey{}).(trace.Tracer)
+	if !ok {
 		return nil
 	}
 	attrs := []attribute.KeyValue{
@@ -151,7 +163,7 @@ func StartAttempt(r, out *http.Request, target string, n int) *Attempt {
 	if n > 0 {
 		attrs = append(attrs, semconv.HTTPRequestResendCount(n))
 	}
-	ctx, span := parent.TracerProvider().Tracer(ScopeName).Start(r.Context(), out.Method,
+	ctx, span := tracer.Start(r.Context(), out.Method,
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	inject(ctx, out.Header)
 	return &Attempt{span: span}

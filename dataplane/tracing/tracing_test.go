@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -27,23 +26,22 @@ func TestStartAttemptUntraced(t *testing.T) {
 }
 
 // Wrap makes a server span whose trace id reaches the request's record,
-// and StartAttempt a client span under it with the trace context sent
-// upstream.
+// and StartAttempt a client span under it, in the same instrumentation
+// scope, with the trace context sent upstream.
 func TestWrapAndAttempt(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	tr := &Tracer{provider: tp, tracer: tp.Tracer(ScopeName)}
+	tr := newTracer(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
 	var sent string
 	h := tr.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out := httptest.NewRequest(http.MethodGet, "http://10.0.0.1:8080/x", nil)
 		a := StartAttempt(r, out, "10.0.0.1:8080", 1)
 		sent = out.Header.Get("Traceparent")
 		a.End(503, nil)
+		observe.From(w).Status = http.StatusBadGateway // as the data plane's writer records it
 		w.WriteHeader(http.StatusBadGateway)
 	}), func(*http.Request) string { return "192.0.2.7" })
 	w := &carrier{ResponseWriter: httptest.NewRecorder()}
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/x", nil))
-	w.rec.Status = http.StatusBadGateway
 	ended := spans.Ended()
 	if len(ended) != 2 {
 		t.Fatalf("%d spans ended, want 2", len(ended))
@@ -63,6 +61,13 @@ func TestWrapAndAttempt(t *testing.T) {
 	}
 	if client.Status().Code.String() != "Error" {
 		t.Fatalf("a 503 attempt has status %v", client.Status())
+	}
+	if server.Status().Code.String() != "Error" {
+		t.Fatalf("a request answered 502 has status %v", server.Status())
+	}
+	if client.InstrumentationScope() != server.InstrumentationScope() || server.InstrumentationScope().Version == "" {
+		t.Fatalf("client span scope %+v, server span scope %+v: want one scope with a version",
+			client.InstrumentationScope(), server.InstrumentationScope())
 	}
 }
 
@@ -97,13 +102,11 @@ func BenchmarkStartAttempt(b *testing.B) {
 		}
 	})
 	b.Run("on", func(b *testing.B) {
-		tp := sdktrace.NewTracerProvider()
-		ctx, span := tp.Tracer(ScopeName).Start(context.Background(), "server")
-		defer span.End()
-		r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
-		b.ReportAllocs()
-		for b.Loop() {
-			StartAttempt(r, out, "127.0.0.1:1", 0).End(200, nil)
-		}
+		newTracer(sdktrace.NewTracerProvider()).Wrap(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			b.ReportAllocs()
+			for b.Loop() {
+				StartAttempt(r, out, "127.0.0.1:1", 0).End(200, nil)
+			}
+		}), func(*http.Request) string { return "" }).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	})
 }
