@@ -57,8 +57,7 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}
 	challenge := `Basic realm=` + strconv.Quote(realm) + `, charset="UTF-8"`
 	delay, hide := c.GetDelay().AsDuration(), c.GetHideCredentials()
-	// A dummy secret keeps an unknown user's check as slow as a known one's.
-	dummy := cred{sha: sha256.Sum256([]byte("\x00no such user"))}
+	dummy := dummyCred(users)
 	refused := ctx.Count("refused")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +81,23 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 			next.ServeHTTP(w, r)
 		})
 	}, nil
+}
+
+// dummyCred is the secret an unknown user is checked against, so that the
+// check takes as long as a known user's: the costliest bcrypt hash among
+// users when there is one (a password that matches it still fails, the
+// user being unknown), else a SHA-256 digest no password has.
+func dummyCred(users map[string]cred) cred {
+	dummy, dummyCost := cred{sha: sha256.Sum256([]byte("\x00no such user"))}, -1
+	for _, cr := range users {
+		if cr.bcrypt == nil {
+			continue
+		}
+		if cost, err := bcrypt.Cost(cr.bcrypt); err == nil && cost > dummyCost {
+			dummy, dummyCost = cr, cost
+		}
+	}
+	return dummy
 }
 
 func check(cr cred, pass string) bool {

@@ -92,3 +92,25 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// An unknown user is checked against a bcrypt hash when users have them,
+// so a refusal takes as long whether the user exists or not.
+func TestDummyCostsAsMuchAsAUser(t *testing.T) {
+	t.Parallel()
+	cheap, err := bcrypt.GenerateFromPassword([]byte("p"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dear, err := bcrypt.GenerateFromPassword([]byte("p"), bcrypt.MinCost+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaOnly := map[string]cred{"a": {sha: sha256.Sum256([]byte("p"))}}
+	if d := dummyCred(shaOnly); d.bcrypt != nil || d.sha == shaOnly["a"].sha {
+		t.Errorf("SHA-256 users: dummy %+v, want a digest of its own", d)
+	}
+	mixed := map[string]cred{"a": shaOnly["a"], "b": {bcrypt: cheap}, "c": {bcrypt: dear}}
+	if d := dummyCred(mixed); string(d.bcrypt) != string(dear) {
+		t.Errorf("bcrypt users: dummy %q, want the costliest hash %q", d.bcrypt, dear)
+	}
+}
