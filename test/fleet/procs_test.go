@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingap-go/pingap/dataplane/agent"
 	"github.com/pingap-go/pingap/internal/testbackend"
 	"github.com/pingap-go/pingap/internal/testproc"
 )
@@ -125,8 +126,8 @@ func (d *dataPlane) start() {
 	d.proc = startProc(d.t, "dataplane "+d.id, binPath("pingap"), d.cwd, nil, args...)
 }
 
-// cacheFile is the node's snapshot cache (dataplane/agent.CacheFile).
-func (d *dataPlane) cacheFile() string { return filepath.Join(d.cache, "snapshot.cache") }
+// cacheFile is the node's snapshot cache.
+func (d *dataPlane) cacheFile() string { return filepath.Join(d.cache, agent.CacheFile) }
 
 // applied counts the node's "applied a pushed version" log lines for
 // version v, since the process started.
