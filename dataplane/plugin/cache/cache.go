@@ -141,8 +141,8 @@ func durationOr(d, def time.Duration) time.Duration {
 }
 
 // Cache is one cache plugin instance: its store, fills in progress and
-// counters. It lives as long as its config is unchanged (reloads carry it
-// over), so entries and counters survive them.
+// gauges. It lives as long as its config is unchanged (reloads carry it
+// over), so entries survive them.
 type Cache struct {
 	opts     options
 	store    *store
@@ -167,24 +167,18 @@ func NewCache(ctx plugin.BuildContext, cfg *pb.CachePlugin) (*Cache, error) {
 		c.labels[l] = []string{l}
 		c.events[l] = ctx.Count(strings.ToLower(l))
 	}
-	c.store = newStore(o.maxSize, &c.stats)
-	c.store.evicted = ctx.Count("eviction")
+	c.store = newStore(o.maxSize, &c.stats, ctx.Count("eviction"))
 	return c, nil
 }
 
-// counters are the instance's running totals.
+// counters are the instance's gauges. Answers and evictions are counted
+// as plugin events (BuildContext.Count), not here.
 type counters struct {
-	hits, misses, expired, revalidated, bypass, pass, evictions atomic.Uint64
-	bytes, entries, waiting                                     atomic.Int64
+	bytes, entries, waiting atomic.Int64
 }
 
-// Stats is a snapshot of a cache's counters, for metrics.
+// Stats is a snapshot of a cache's size and waiting requests.
 type Stats struct {
-	// Hits, Misses, Expired, Revalidated, Bypass and Pass count the answers
-	// by their X-Cache value.
-	Hits, Misses, Expired, Revalidated, Bypass, Pass uint64
-	// Evictions counts entries removed to keep within max_size.
-	Evictions uint64
 	// Bytes is the memory the entries account for (keys, headers, bodies);
 	// Entries is the number of stored responses.
 	Bytes, Entries int64
@@ -193,36 +187,16 @@ type Stats struct {
 	Waiting int64
 }
 
-// Stats returns the current counters.
+// Stats returns the current gauges.
 func (c *Cache) Stats() Stats {
 	s := &c.stats
-	return Stats{
-		Hits: s.hits.Load(), Misses: s.misses.Load(), Expired: s.expired.Load(), Revalidated: s.revalidated.Load(),
-		Bypass: s.bypass.Load(), Pass: s.pass.Load(), Evictions: s.evictions.Load(),
-		Bytes: s.bytes.Load(), Entries: s.entries.Load(), Waiting: s.waiting.Load(),
-	}
+	return Stats{Bytes: s.bytes.Load(), Entries: s.entries.Load(), Waiting: s.waiting.Load()}
 }
 
-// label counts an answer and returns its X-Cache header value.
+// label counts an answer in the plugin's events and returns its X-Cache
+// header value.
 func (c *Cache) label(l string) []string {
-	s := &c.stats
-	switch l {
-	case LabelHit:
-		s.hits.Add(1)
-	case LabelMiss:
-		s.misses.Add(1)
-	case LabelExpired:
-		s.expired.Add(1)
-	case LabelRevalidated:
-		s.revalidated.Add(1)
-	case LabelBypass:
-		s.bypass.Add(1)
-	case LabelPass:
-		s.pass.Add(1)
-	}
-	if count := c.events[l]; count != nil {
-		count()
-	}
+	c.events[l]()
 	return c.labels[l]
 }
 

@@ -48,8 +48,8 @@ func TestHitServesStoredResponseWithoutUpstream(t *testing.T) {
 	rec = httptest.NewRecorder()
 	f.h.ServeHTTP(rec, r)
 	f.want(rec, 200, LabelHit, "hello", 3)
-	if s := f.cache.Stats(); s.Hits != 2 || s.Misses != 3 || s.Entries != 3 || s.Bytes <= 0 {
-		t.Errorf("stats %+v", s)
+	if s, ev := f.cache.Stats(), f.events(); ev["hit"] != 2 || ev["miss"] != 3 || s.Entries != 3 || s.Bytes <= 0 {
+		t.Errorf("stats %+v, events %v", s, ev)
 	}
 }
 
@@ -198,12 +198,12 @@ func TestByteBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 		f.want(f.do("GET", p), 200, LabelMiss, body, int64(i+1))
 	}
 	f.want(f.do("GET", "/a"), 200, LabelHit, body, 3) // /a is now the most recent
-	if s := f.cache.Stats(); s.Evictions != 0 || s.Entries != 3 || s.Bytes > 3300 {
-		t.Fatalf("before: %+v", s)
+	if s, ev := f.cache.Stats(), f.events(); ev["eviction"] != 0 || s.Entries != 3 || s.Bytes > 3300 {
+		t.Fatalf("before: %+v, events %v", s, ev)
 	}
 	f.want(f.do("GET", "/d"), 200, LabelMiss, body, 4)
-	if s := f.cache.Stats(); s.Evictions != 1 || s.Entries != 3 || s.Bytes > 3300 {
-		t.Fatalf("after: %+v", s)
+	if s, ev := f.cache.Stats(), f.events(); ev["eviction"] != 1 || s.Entries != 3 || s.Bytes > 3300 {
+		t.Fatalf("after: %+v, events %v", s, ev)
 	}
 	f.want(f.do("GET", "/a"), 200, LabelHit, body, 4)
 	f.want(f.do("GET", "/c"), 200, LabelHit, body, 4)
@@ -219,8 +219,8 @@ func TestMaxTTLCapsFreshness(t *testing.T) {
 	f.want(f.do("GET", "/m"), 200, LabelHit, "long", 1)
 	f.clk.advance(time.Second)
 	f.want(f.do("GET", "/m"), 200, LabelExpired, "long", 2)
-	if s := f.cache.Stats(); s.Expired != 1 {
-		t.Errorf("stats %+v", s)
+	if ev := f.events(); ev["expired"] != 1 {
+		t.Errorf("events %v", ev)
 	}
 }
 
@@ -307,8 +307,8 @@ func TestUncacheableResponses(t *testing.T) {
 			f := newFixture(t, &pb.CachePlugin{DefaultTtl: dur(time.Minute)}, fixed(tt.status, "x", tt.header...))
 			f.want(f.do("GET", "/u", tt.req...), tt.status, LabelPass, "x", 1)
 			f.want(f.do("GET", "/u", tt.req...), tt.status, LabelPass, "x", 2)
-			if s := f.cache.Stats(); s.Pass != 2 || s.Entries != 0 {
-				t.Errorf("stats %+v", s)
+			if s, ev := f.cache.Stats(), f.events(); ev["pass"] != 2 || s.Entries != 0 {
+				t.Errorf("stats %+v, events %v", s, ev)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -80,17 +81,37 @@ type fixture struct {
 	up    *origin
 	clk   *clock
 	h     http.Handler
+
+	mu     sync.Mutex
+	counts map[string]int // the plugin's events so far
 }
 
 func newFixture(t *testing.T, cfg *pb.CachePlugin, handle func(http.ResponseWriter, *http.Request)) *fixture {
 	t.Helper()
-	clk := newClock()
-	c, err := NewCache(plugin.BuildContext{Now: clk.now}, cfg)
+	f := &fixture{t: t, clk: newClock(), up: &origin{handle: handle}, counts: map[string]int{}}
+	c, err := NewCache(plugin.BuildContext{Now: f.clk.now, Counter: f.counter}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := &origin{handle: handle}
-	return &fixture{t: t, cache: c, up: up, clk: clk, h: c.Middleware(up)}
+	f.cache, f.h = c, c.Middleware(f.up)
+	return f
+}
+
+// counter is the build context's Counter: it counts events in f.counts.
+func (f *fixture) counter(event string) func() {
+	return func() {
+		f.mu.Lock()
+		f.counts[event]++
+		f.mu.Unlock()
+	}
+}
+
+// events returns how often each event ("hit", "miss", "eviction", ...)
+// was counted so far.
+func (f *fixture) events() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.counts)
 }
 
 // do sends method url with header pairs ("Name: value").

@@ -20,8 +20,8 @@ func TestSkip(t *testing.T) {
 	}
 	f.want(f.do("GET", "/x"), 200, LabelMiss, "s", 5)
 	f.want(f.do("GET", "/x"), 200, LabelHit, "s", 5)
-	if s := f.cache.Stats(); s.Bypass != 4 {
-		t.Errorf("stats %+v", s)
+	if ev := f.events(); ev["bypass"] != 4 {
+		t.Errorf("events %v", ev)
 	}
 }
 

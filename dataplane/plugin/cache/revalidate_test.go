@@ -65,8 +65,8 @@ func TestRevalidation(t *testing.T) {
 			f.clk.advance(time.Second)
 			rec = f.do("GET", "/r", tt.cond+": "+tt.want)
 			f.want(rec, 304, LabelRevalidated, "", 3)
-			if s := f.cache.Stats(); s.Revalidated != 2 {
-				t.Errorf("stats %+v", s)
+			if ev := f.events(); ev["revalidated"] != 2 {
+				t.Errorf("events %v", ev)
 			}
 		})
 	}

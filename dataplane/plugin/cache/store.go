@@ -100,16 +100,16 @@ type store struct {
 	gen     uint64
 	flights map[string]*flight
 	stats   *counters
-	evicted func() // counts an eviction in the metrics; nil counts nothing
+	evicted func() // counts an eviction in the metrics
 }
 
-func newStore(maxBytes int64, stats *counters) *store {
+func newStore(maxBytes int64, stats *counters, evicted func()) *store {
 	// The budget is in bytes, so the LRU's own count limit is never reached.
 	l, err := simplelru.NewLRU[string, *entry](math.MaxInt, nil)
 	if err != nil {
 		panic(err) // only for a size <= 0
 	}
-	return &store{lru: l, max: maxBytes, flights: map[string]*flight{}, stats: stats}
+	return &store{lru: l, max: maxBytes, flights: map[string]*flight{}, stats: stats, evicted: evicted}
 }
 
 // lookup returns the response stored for r under primary (following a
@@ -185,10 +185,7 @@ func (s *store) add(e *entry) {
 			break
 		}
 		s.account(old, -1)
-		s.stats.evictions.Add(1)
-		if s.evicted != nil {
-			s.evicted()
-		}
+		s.evicted()
 	}
 }
 
