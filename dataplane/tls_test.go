@@ -15,14 +15,9 @@ import (
 )
 
 // certTOML renders a [certificates.NAME] table with l inline.
-func certTOML(name string, l *testcert.Leaf, isDefault bool, domains ...string) string {
-	d := ""
-	if len(domains) > 0 {
-		d = fmt.Sprintf("domains = [%q]\n", strings.Join(domains, `", "`))
-		d = strings.ReplaceAll(d, `\"`, `"`)
-	}
-	return fmt.Sprintf("[certificates.%s]\ntls_cert = '''\n%s'''\ntls_key = '''\n%s'''\nis_default = %v\n%s",
-		name, l.CertPEM, l.KeyPEM, isDefault, d)
+func certTOML(name string, l *testcert.Leaf, isDefault bool) string {
+	return fmt.Sprintf("[certificates.%s]\ntls_cert = '''\n%s'''\ntls_key = '''\n%s'''\nis_default = %v\n",
+		name, l.CertPEM, l.KeyPEM, isDefault)
 }
 
 // handshake connects with SNI and returns the served certificate's CN and
