@@ -12,9 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"sync"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pingap-go/pingap/dataplane"
 	"github.com/pingap-go/pingap/dataplane/agent"
@@ -115,7 +112,7 @@ func (r *reporter) report() *pb.HealthReport {
 	dReq, dErr := req-r.lastReq, errs-r.lastErr
 	r.lastReq, r.lastErr = req, errs
 	r.mu.Unlock()
-	rep := &pb.HealthReport{Time: timestamppb.New(time.Now()), Requests: dReq, Errors: dErr}
+	rep := &pb.HealthReport{Requests: dReq, Errors: dErr} // the agent adds the time, uptime and version
 	st := r.dp.Status()
 	for name, u := range st.Upstreams {
 		uh := &pb.UpstreamHealth{Name: name}
