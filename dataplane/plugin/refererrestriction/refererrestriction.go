@@ -11,6 +11,7 @@ import (
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
+	"github.com/pingap-go/pingap/dataplane/router"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -20,7 +21,9 @@ const Category = "referer_restriction"
 // Register adds the plugin to r.
 func Register(r *plugin.Registry) { r.Register(Category, New) }
 
-// New parses the host patterns once.
+// New parses the host patterns once, exact and wildcard ones in the form
+// a Referer's host is compared in (router.NormalizeHost: no brackets, no
+// trailing dot).
 func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetRefererRestriction()
 	if len(c.GetRefererList()) == 0 {
@@ -32,7 +35,12 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 		if err != nil {
 			return nil, fmt.Errorf("referer_list[%d]: %w", i, err)
 		}
-		patterns = append(patterns, ps...)
+		for _, p := range ps {
+			if p.Kind != config.HostRegex {
+				p.Value = router.NormalizeHost(p.Value)
+			}
+			patterns = append(patterns, p)
+		}
 	}
 	deny, err := plugin.AllowDeny(c.GetType(), "allow")
 	if err != nil {
@@ -66,13 +74,14 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	}, nil
 }
 
-// refererHost is the lower-case host of a Referer URL, "" if it has none.
+// refererHost is the host of a Referer URL as router.NormalizeHost gives
+// it, "" if it has none.
 func refererHost(ref string) string {
 	u, err := url.Parse(ref)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return router.NormalizeHost(u.Host)
 }
 
 func matches(patterns []config.HostPattern, host string) bool {
@@ -82,7 +91,7 @@ func matches(patterns []config.HostPattern, host string) bool {
 	for _, p := range patterns {
 		switch p.Kind {
 		case config.HostExact:
-			if host == strings.Trim(p.Value, "[]") {
+			if host == p.Value {
 				return true
 			}
 		case config.HostWildcard:

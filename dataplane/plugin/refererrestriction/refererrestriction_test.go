@@ -12,7 +12,7 @@ import (
 func TestRefererRestriction(t *testing.T) {
 	t.Parallel()
 	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) })
-	list := []string{"example.com", "*.example.org", "~^cdn[0-9]+\\.example\\.net$"}
+	list := []string{"example.com", "*.example.org", "~^cdn[0-9]+\\.example\\.net$", "Static.Example.", "[2001:db8::1]"}
 	tests := []struct {
 		desc, typ, referer string
 		blockEmpty         bool
@@ -27,6 +27,8 @@ func TestRefererRestriction(t *testing.T) {
 		{"allow: no referer passes", "allow", "", false, 299},
 		{"allow: no referer blocked", "allow", "", true, 403},
 		{"allow: garbage referer", "allow", "::not a url", false, 403},
+		{"allow: pattern with a trailing dot and capitals", "allow", "https://static.example/x", false, 299},
+		{"allow: bracketed IPv6 pattern", "allow", "http://[2001:db8::1]:8080/", false, 299},
 		{"deny: listed", "deny", "https://example.com/", false, 403},
 		{"deny: other", "deny", "https://other.test/", false, 299},
 	}
