@@ -62,14 +62,8 @@ func (v *validator) upstreamTLS(path string, up *pb.Upstream) {
 	if up.VerifyCert != nil && !UpstreamTLS(up) {
 		v.fail(path+".verify_cert", "set on an upstream without TLS (set tls, sni or alpn h2)")
 	}
-	if od := up.GetOutlierDetection(); od != nil {
-		if od.GetMaxEjectionPercent() > 100 {
-			v.fail(path+".outlier_detection.max_ejection_percent", "%d is over 100", od.GetMaxEjectionPercent())
-		}
-		b, m := od.GetBaseEjectionTime(), od.GetMaxEjectionTime()
-		if b != nil && m != nil && m.AsDuration() > 0 && b.AsDuration() > m.AsDuration() {
-			v.fail(path+".outlier_detection.max_ejection_time", "shorter than base_ejection_time")
-		}
+	if _, field, err := ParseOutlierDetection(up.GetOutlierDetection()); err != nil {
+		v.fail(path+".outlier_detection."+field, "%v", err)
 	}
 	if _, err := ParseHealthCheck(up.GetHealthCheck()); err != nil {
 		v.fail(path+".health_check", "%v", err)

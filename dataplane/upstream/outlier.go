@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -35,10 +36,10 @@ func (o Outcome) String() string {
 
 // Defaults of the OutlierDetection config fields.
 const (
-	DefaultConsecutiveFailures = 5
-	DefaultBaseEjectionTime    = 10 * time.Second
-	DefaultMaxEjectionTime     = 5 * time.Minute
-	DefaultMaxEjectionPercent  = 50
+	DefaultConsecutiveFailures = config.DefaultConsecutiveFailures
+	DefaultBaseEjectionTime    = config.DefaultBaseEjectionTime
+	DefaultMaxEjectionTime     = config.DefaultMaxEjectionTime
+	DefaultMaxEjectionPercent  = config.DefaultMaxEjectionPercent
 )
 
 // EjectionResetStreak is the number of consecutive successes after which a
@@ -55,36 +56,18 @@ type outlierConfig struct {
 	maxEjected int           // targets of the pool that may be ejected at once
 }
 
-// parseOutlier reads the outlier detection config of a pool of n targets. It
-// returns nil when detection is disabled.
+// parseOutlier reads the outlier detection config of a pool of n targets
+// (config.ParseOutlierDetection, which the validator runs too). It returns
+// nil when detection is disabled.
 func parseOutlier(prefix string, od *pb.OutlierDetection, n int) (*outlierConfig, error) {
-	if od.GetDisabled() {
+	c, field, err := config.ParseOutlierDetection(od)
+	if err != nil {
+		return nil, fmt.Errorf("%s.outlier_detection.%s: %w", prefix, field, err)
+	}
+	if c == nil {
 		return nil, nil
 	}
-	prefix += ".outlier_detection"
-	c := &outlierConfig{failures: int(od.GetConsecutiveFailures())}
-	if c.failures == 0 {
-		c.failures = DefaultConsecutiveFailures
-	}
-	var err error
-	if c.base, err = duration(od.GetBaseEjectionTime(), DefaultBaseEjectionTime); err != nil {
-		return nil, fmt.Errorf("%s.base_ejection_time: %w", prefix, err)
-	}
-	if c.max, err = duration(od.GetMaxEjectionTime(), DefaultMaxEjectionTime); err != nil {
-		return nil, fmt.Errorf("%s.max_ejection_time: %w", prefix, err)
-	}
-	if c.max < c.base {
-		return nil, fmt.Errorf("%s.max_ejection_time: %s is shorter than base_ejection_time %s", prefix, c.max, c.base)
-	}
-	pct := int(od.GetMaxEjectionPercent())
-	if pct == 0 {
-		pct = DefaultMaxEjectionPercent
-	}
-	if pct > 100 {
-		return nil, fmt.Errorf("%s.max_ejection_percent: %d is above 100", prefix, pct)
-	}
-	c.maxEjected = min(n*pct/100, n-1)
-	return c, nil
+	return &outlierConfig{failures: c.Failures, base: c.Base, max: c.Max, maxEjected: min(n*c.MaxPercent/100, n-1)}, nil
 }
 
 // ejectionTime is the length of a target's k-th ejection (k >= 1):

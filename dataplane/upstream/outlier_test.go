@@ -290,7 +290,7 @@ func TestOutlierConfigErrors(t *testing.T) {
 	}{
 		{desc: "max below base", od: od(5, time.Minute, time.Second, 50),
 			want: "upstreams.api.outlier_detection.max_ejection_time: 1s is shorter than base_ejection_time 1m0s"},
-		{desc: "percent", od: od(5, 0, 0, 101), want: "upstreams.api.outlier_detection.max_ejection_percent: 101 is above 100"},
+		{desc: "percent", od: od(5, 0, 0, 101), want: "upstreams.api.outlier_detection.max_ejection_percent: 101 is over 100"},
 		{desc: "negative", od: &pb.OutlierDetection{BaseEjectionTime: durationpb.New(-time.Second)},
 			want: "upstreams.api.outlier_detection.base_ejection_time: invalid duration -1s: negative"},
 	}
