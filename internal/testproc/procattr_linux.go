@@ -2,15 +2,9 @@
 
 package testproc
 
-import (
-	"os/exec"
-	"syscall"
-)
+import "syscall"
 
-// orphanProof makes the child die with the test process, so a test binary
-// killed by a timeout leaves no proxies or control planes behind.
-func orphanProof(cmd *exec.Cmd) { cmd.SysProcAttr = SysProcAttr() }
-
-// SysProcAttr is what makes a command the test runs itself die with the
-// test process.
+// SysProcAttr makes a child die with the test process, so a test binary
+// killed by a timeout leaves no proxies or control planes behind. Start
+// sets it; a test that runs a command itself sets it too.
 func SysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }

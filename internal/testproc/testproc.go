@@ -83,7 +83,7 @@ func Start(t testing.TB, o Options) *Proc {
 	p := &Proc{T: t, Name: o.Name, Stdout: &Log{}, Stderr: &Log{}, done: make(chan struct{})}
 	p.Cmd = exec.Command(o.Bin, o.Args...)
 	p.Cmd.Dir, p.Cmd.Env = o.Dir, o.Env
-	orphanProof(p.Cmd)
+	p.Cmd.SysProcAttr = SysProcAttr()
 	p.Cmd.Stderr = p.Stderr
 	var pipe io.ReadCloser
 	if o.Lines != nil {
