@@ -30,7 +30,7 @@ const (
 func Register(r *plugin.Registry) { r.Register(Category, New) }
 
 // New builds the middleware.
-func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
+func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, error) {
 	c := cfg.GetRequestId()
 	header := c.GetHeaderName()
 	if header == "" {
@@ -43,7 +43,8 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 	var gen func() string
 	switch c.GetAlgorithm() {
 	case "", "uuid":
-		gen = func() string { return UUIDv7(time.Now()) }
+		now := ctx.Clock()
+		gen = func() string { return UUIDv7(now()) }
 	case "nanoid":
 		size := int(c.GetSize())
 		if size == 0 {

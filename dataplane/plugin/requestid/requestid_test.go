@@ -70,6 +70,17 @@ func TestUUIDv7Orders(t *testing.T) {
 	if a[:8] != "018bcfe5" {
 		t.Fatalf("timestamp bits %s, want 018bcfe5", a[:8])
 	}
+	// The plugin's ids carry the build context's clock.
+	mw, err := New(plugin.BuildContext{Now: func() time.Time { return time.UnixMilli(1_700_000_000_000) }}, "rid",
+		&pb.Plugin{Category: Category, Config: &pb.Plugin_RequestId{RequestId: &pb.RequestIdPlugin{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	mw(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if id := rec.Header().Get(DefaultHeader); id[:13] != a[:13] {
+		t.Fatalf("id %s, want the clock's timestamp %s", id, a[:13])
+	}
 }
 
 // The id reaches the request's observe.Record, for the access log.
