@@ -65,9 +65,12 @@ locations = ["l"]
 `, backendAddr, path, addr)
 }
 
-func newDP(t *testing.T) *DataPlane {
+func newDP(t *testing.T) *DataPlane { return newDPWith(t, Options{}) }
+
+// newDPWith is a data plane with opts, shut down when the test ends.
+func newDPWith(t *testing.T, opts Options) *DataPlane {
 	t.Helper()
-	dp := New(Options{})
+	dp := New(opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,12 +1,10 @@
 package dataplane
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,12 +24,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	be := backend(t, "one")
 	addr, admin, dead := freePort(t), freePort(t), freePort(t)
 	reg := prometheus.NewRegistry()
-	dp := New(Options{Registry: reg})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = dp.Shutdown(ctx)
-	})
+	dp := newDPWith(t, Options{Registry: reg})
 	cfg := fmt.Sprintf("[settings]\nname = \"first\"\nadmin_addr = %q\n", admin) + oneServer(addr, be, "/ok") + fmt.Sprintf(`
 [upstreams.dead]
 addrs = [%q, %q]
@@ -111,12 +104,7 @@ func TestPluginEventMetrics(t *testing.T) {
 	t.Parallel()
 	be := backend(t, "one")
 	addr, admin := freePort(t), freePort(t)
-	dp := New(Options{Plugins: builtin.Registry()})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = dp.Shutdown(ctx)
-	})
+	dp := newDPWith(t, Options{Plugins: builtin.Registry()})
 	cfg := fmt.Sprintf("[settings]\nadmin_addr = %q\n[plugins.keys]\ncategory = \"key_auth\"\nkeys = [\"k1\"]\n", admin) +
 		strings.Replace(oneServer(addr, be, "/"), `upstream = "b"`, "upstream = \"b\"\nplugins = [\"keys\"]", 1)
 	if err := dp.Apply(snapshot(t, cfg)); err != nil {
