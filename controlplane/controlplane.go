@@ -57,15 +57,15 @@ type Options struct {
 	// Tokens are accepted bootstrap tokens; when any is set, a data plane
 	// without mutual TLS must present one.
 	Tokens []string
-	// TokensFile is the admin API's tokens file: one bearer token per line
-	// as "TOKEN ROLE [NAME]", ROLE read or admin (see admin.ParseTokens).
-	// These are for operators and pingapctl, not data planes. With neither
-	// TokensFile nor AdminTokens the admin API needs no authentication.
-	// Default: empty.
-	TokensFile string
+	// AdminTokensFile is the admin API's tokens file: one bearer token per
+	// line as "TOKEN ROLE [NAME]", ROLE read or admin (see
+	// admin.ParseTokens). These are for operators and pingapctl, not data
+	// planes (those are Tokens). With neither AdminTokensFile nor
+	// AdminTokens the admin API needs no authentication. Default: empty.
+	AdminTokensFile string
 	// AdminTokens are admin API tokens given directly (for example from
 	// PINGAP_ADMIN_TOKENS, see admin.ParseTokensEnv), accepted next to
-	// those of TokensFile. Default: none.
+	// those of AdminTokensFile. Default: none.
 	AdminTokens []admin.Token
 	// AdminTLS serves the admin API over TLS. Nil: plain HTTP.
 	AdminTLS *tls.Config
@@ -167,7 +167,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 		IsNotFound:     func(err error) bool { return errors.Is(err, store.ErrNotFound) },
 		IsConflict:     func(err error) bool { return errors.Is(err, store.ErrConflict) },
 		Ready:          c.store.Ping,
-		TokensFile:     c.opts.TokensFile,
+		TokensFile:     c.opts.AdminTokensFile,
 		Tokens:         c.opts.AdminTokens,
 		Registerer:     c.opts.Registry,
 		TracerProvider: c.opts.TracerProvider,

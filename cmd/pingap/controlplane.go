@@ -133,7 +133,7 @@ func (f *controlplaneFlags) options(stderr io.Writer) (controlplane.Options, err
 		DataDir:        f.dataDir, EmbeddedEtcdAddr: f.embeddedEtcdAddr, EtcdEndpoints: f.etcdEndpoints, EtcdTLS: etcdTLS,
 		EtcdUsername: f.etcdUser, EtcdPassword: f.etcdPassword,
 		GRPCAddr: f.grpcAddr, AdminAddr: f.adminAddr, GRPCTLS: grpcTLS, Tokens: tokens,
-		TokensFile: f.adminTokensFile, AdminTokens: adminTokens, AdminTLS: adminTLS,
+		AdminTokensFile: f.adminTokensFile, AdminTokens: adminTokens, AdminTLS: adminTLS,
 		ServerID: f.serverID, HealthInterval: f.healthInterval, Retention: f.retention,
 		Logger:      cli.NewLogger(stderr, f.logFormat, nil),
 		Registry:    cli.NewRegistry(),

@@ -3588,7 +3588,8 @@ type TrafficSplittingPlugin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The other upstream. Required.
 	Upstream string `protobuf:"bytes,1,opt,name=upstream,proto3" json:"upstream,omitempty"`
-	// Percentage of requests sent to it, 0..100. Required.
+	// Percentage of requests sent to it, 0..100. Default: 0 (none: the
+	// plugin is in place but sends nothing yet).
 	Weight uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
 	// Keep a client on the side it was given, by this cookie: the proxy sets
 	// it on the first answer. Default: not sticky.
