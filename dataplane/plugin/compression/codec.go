@@ -31,8 +31,11 @@ const (
 const zstdWindow = 1 << 20
 
 // brotliWindowBits is the brotli window, 512 KiB (nginx's brotli_window
-// default). The library's default, 4 MiB, makes each encoder about 9 MB;
-// this one about 2 MB, for a ratio within a few percent on web responses.
+// default). An encoder grows with the response up to what its window
+// needs: at level 4, after an 8 MiB JSON body written in 32 KiB chunks, it
+// held 4.5 MB with this window and 26 MB with the library's default of
+// 4 MiB (both 0.8 MB after a 16 KiB body). A response smaller than the
+// window compresses the same with either.
 const brotliWindowBits = 19
 
 // maxDecodeWindow caps the memory a zstd body from upstream may make the
