@@ -67,7 +67,7 @@ type applyBody struct {
 	Diff           []Change        `json:"diff"`
 	DryRun         bool            `json:"dry_run"`
 	WouldCreate    bool            `json:"would_create"`
-	CurrentVersion flexUint        `json:"current_version"`
+	CurrentVersion uint64          `json:"current_version"`
 }
 
 func parseApply(data []byte) (*ApplyResult, error) {
@@ -76,7 +76,7 @@ func parseApply(data []byte) (*ApplyResult, error) {
 		return nil, err
 	}
 	res := &ApplyResult{Created: b.Created, Diff: b.Diff, DryRun: b.DryRun, WouldCreate: b.WouldCreate,
-		CurrentVersion: uint64(b.CurrentVersion)}
+		CurrentVersion: b.CurrentVersion}
 	if len(b.Version) > 0 && string(b.Version) != "null" {
 		res.Version = &pb.VersionInfo{}
 		if err := unmarshalProto(b.Version, res.Version); err != nil {
@@ -198,8 +198,8 @@ type Change = config.Change
 // Diff is the difference between two configs.
 type Diff struct {
 	// From and To are the versions compared; To is 0 for a candidate.
-	From flexUint `json:"from"`
-	To   flexUint `json:"to"`
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
 	// Changes lists the changed objects.
 	Changes []Change `json:"changes"`
 	// Text is a unified text diff of the TOML renderings.
@@ -269,24 +269,24 @@ func (c *Client) Node(ctx context.Context, cluster, id string) (*pb.NodeStatus, 
 
 // NodeCounts counts a cluster's nodes by state.
 type NodeCounts struct {
-	Total        flexUint `json:"total"`
-	Synced       flexUint `json:"synced"`
-	Pending      flexUint `json:"pending"`
-	Nacked       flexUint `json:"nacked"`
-	Disconnected flexUint `json:"disconnected"`
+	Total        uint64 `json:"total"`
+	Synced       uint64 `json:"synced"`
+	Pending      uint64 `json:"pending"`
+	Nacked       uint64 `json:"nacked"`
+	Disconnected uint64 `json:"disconnected"`
 }
 
 // NackSummary is a node's rejection of a version.
 type NackSummary struct {
-	Node    string   `json:"node"`
-	Version flexUint `json:"version"`
-	Error   string   `json:"error"`
+	Node    string `json:"node"`
+	Version uint64 `json:"version"`
+	Error   string `json:"error"`
 }
 
 // Status is a cluster's fleet summary.
 type Status struct {
 	Cluster        string        `json:"cluster"`
-	CurrentVersion flexUint      `json:"current_version"`
+	CurrentVersion uint64        `json:"current_version"`
 	Nodes          NodeCounts    `json:"nodes"`
 	Nacks          []NackSummary `json:"nacks"`
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -98,7 +97,7 @@ type apiErrorBody struct {
 	Code           string      `json:"code"`
 	Message        string      `json:"message"`
 	Errors         []errorJSON `json:"errors"`
-	CurrentVersion flexUint    `json:"current_version"`
+	CurrentVersion uint64      `json:"current_version"`
 }
 
 // newAPIError builds the error of a non-2xx answer.
@@ -116,7 +115,7 @@ func newAPIError(status int, body []byte) *APIError {
 		}
 		return e
 	}
-	e.Code, e.Message, e.CurrentVersion = b.Code, b.Message, uint64(b.CurrentVersion)
+	e.Code, e.Message, e.CurrentVersion = b.Code, b.Message, b.CurrentVersion
 	for _, fe := range b.Errors {
 		e.Errors = append(e.Errors, &config.FieldError{File: fe.File, Path: fe.Path, Line: fe.Line, Msg: fe.Message})
 	}
@@ -127,21 +126,6 @@ func newAPIError(status int, body []byte) *APIError {
 func IsCode(err error, code string) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Code == code
-}
-
-// flexUint is a uint64 sent as a JSON number or, as protojson does, a
-// string. Anything else (null, a non-numeric string) reads as 0. It is
-// written as a number.
-type flexUint uint64
-
-func (u *flexUint) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		n = 0
-	}
-	*u = flexUint(n)
-	return nil
 }
 
 // request describes one call.

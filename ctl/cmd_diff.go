@@ -88,9 +88,9 @@ when there are changes, as with 'git diff --exit-code'.`,
 func (a *app) printDiff(d *Diff, candidate bool) {
 	if len(d.Changes) == 0 && strings.TrimSpace(d.Text) == "" {
 		if candidate {
-			a.errf("no changes: the config is the same as the current version %d\n", uint64(d.From))
+			a.errf("no changes: the config is the same as the current version %d\n", d.From)
 		} else {
-			a.errf("no changes between version %d and version %d\n", uint64(d.From), uint64(d.To))
+			a.errf("no changes between version %d and version %d\n", d.From, d.To)
 		}
 		return
 	}

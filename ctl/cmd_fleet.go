@@ -39,14 +39,14 @@ func (a *app) statusCmd() *cobra.Command {
 			if st.CurrentVersion == 0 {
 				a.outf("version:  none (apply a config with `pingapctl apply -f PATH`)\n")
 			} else {
-				a.outf("version:  %d\n", uint64(st.CurrentVersion))
+				a.outf("version:  %d\n", st.CurrentVersion)
 			}
 			a.outf("nodes:    %d total: %d synced, %d pending, %d nacked, %d disconnected\n",
-				uint64(n.Total), uint64(n.Synced), uint64(n.Pending), uint64(n.Nacked), uint64(n.Disconnected))
+				n.Total, n.Synced, n.Pending, n.Nacked, n.Disconnected)
 			if len(st.Nacks) > 0 {
 				a.outf("rejections:\n")
 				for _, nk := range st.Nacks {
-					a.outf("  %s rejected version %d: %s\n", nk.Node, uint64(nk.Version), cell(nk.Error, 200))
+					a.outf("  %s rejected version %d: %s\n", nk.Node, nk.Version, cell(nk.Error, 200))
 				}
 			}
 			return nil

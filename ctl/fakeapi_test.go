@@ -190,7 +190,7 @@ func (f *fakeAPI) apply(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if iv := q.Get("if_version"); iv != "" && iv != strconv.FormatUint(f.current(), 10) {
 		f.fail(w, 409, "conflict", "if_version "+iv+" but the current version is "+strconv.FormatUint(f.current(), 10),
-			map[string]any{"current_version": strconv.FormatUint(f.current(), 10)})
+			map[string]any{"current_version": f.current()})
 		return
 	}
 	same := f.current() > 0 && config.Hash(f.snaps[f.current()-1]) == config.Hash(s)
@@ -240,7 +240,7 @@ func (f *fakeAPI) diff(from uint64, to *pb.Snapshot) map[string]any {
 			text.WriteString("-[upstreams." + name + "]\n")
 		}
 	}
-	return map[string]any{"from": strconv.FormatUint(from, 10), "to": 0, "changes": changes, "text": text.String()}
+	return map[string]any{"from": from, "to": 0, "changes": changes, "text": text.String()}
 }
 
 func (f *fakeAPI) status() map[string]any {

@@ -48,11 +48,11 @@ func (a *app) wait(ctx context.Context, c *Client, s Settings, v uint64, timeout
 		st, err := c.Status(ctx, s.Cluster)
 		if err == nil {
 			lastErr = nil
-			connected := uint64(st.Nodes.Total - st.Nodes.Disconnected)
-			res.Connected, res.Synced = connected, uint64(st.Nodes.Synced)
+			connected := st.Nodes.Total - st.Nodes.Disconnected
+			res.Connected, res.Synced = connected, st.Nodes.Synced
 			res.Nacks = res.Nacks[:0]
 			for _, n := range st.Nacks {
-				if uint64(n.Version) == v {
+				if n.Version == v {
 					res.Nacks = append(res.Nacks, n)
 					if !seenNack[n.Node] {
 						seenNack[n.Node] = true
@@ -61,12 +61,12 @@ func (a *app) wait(ctx context.Context, c *Client, s Settings, v uint64, timeout
 				}
 			}
 			line := fmt.Sprintf("waiting for version %d: %d/%d connected nodes synced, %d pending, %d rejected, %d disconnected",
-				v, uint64(st.Nodes.Synced), connected, uint64(st.Nodes.Pending), uint64(st.Nodes.Nacked), uint64(st.Nodes.Disconnected))
+				v, st.Nodes.Synced, connected, st.Nodes.Pending, st.Nodes.Nacked, st.Nodes.Disconnected)
 			if line != last {
 				a.errf("%s\n", line)
 				last = line
 			}
-			current := uint64(st.CurrentVersion)
+			current := st.CurrentVersion
 			switch {
 			case current >= v && st.Nodes.Pending == 0 && st.Nodes.Nacked == 0 && len(res.Nacks) == 0:
 				res.Converged = true
