@@ -35,8 +35,8 @@ type requestInfo struct {
 	start      time.Time  // when forwarding began
 }
 
-func newRequestInfo(r *http.Request, trusted *TrustedProxies) *requestInfo {
-	ri := &requestInfo{req: r, scheme: "http", start: time.Now()}
+func newRequestInfo(r *http.Request, trusted *TrustedProxies) requestInfo {
+	ri := requestInfo{req: r, scheme: "http", start: time.Now()}
 	if r.TLS != nil {
 		ri.scheme = "https"
 	}
@@ -118,7 +118,7 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 	start := ri.start
 	var tried []*upstream.Target
 	for attempt := 0; ; attempt++ {
-		target, err := route.pick(r, ri, tried)
+		target, err := route.pick(r, &ri, tried)
 		if err != nil {
 			l.logger.Warn("no upstream target", "location", l.name, "upstream", route.up.Name(), "err", err)
 			WriteError(w, r, http.StatusServiceUnavailable)
@@ -133,7 +133,7 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 		more := func() bool {
 			return attempt < route.maxRetries && (route.retryTimeout <= 0 || time.Since(start) < route.retryTimeout)
 		}
-		if l.attempt(w, r, ri, route, target, body, upgrade, more, attempt, rec) {
+		if l.attempt(w, r, &ri, route, target, body, upgrade, more, attempt, rec) {
 			return
 		}
 		l.logger.Info("retrying on another target", "location", l.name, "failed_target", target.Addr(), "attempt", attempt+2)

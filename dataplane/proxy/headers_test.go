@@ -48,7 +48,7 @@ func TestTemplateExpand(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
 			tpl := compileTemplate(tt.in)
-			if got := tpl.expand(ri); got != tt.want {
+			if got := tpl.expand(&ri); got != tt.want {
 				t.Fatalf("expand(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
