@@ -53,7 +53,7 @@ func TestMock(t *testing.T) {
 func TestMockDelayAndCancel(t *testing.T) {
 	t.Parallel()
 	mw, err := New(plugin.BuildContext{}, "m", &pb.Plugin{Category: Category,
-		Config: &pb.Plugin_Mock{Mock: &pb.MockPlugin{Delay: durationpb.New(time.Hour)}}})
+		Config: &pb.Plugin_Mock{Mock: &pb.MockPlugin{Delay: durationpb.New(time.Hour), Data: "too late"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,10 @@ func TestMockDelayAndCancel(t *testing.T) {
 	}()
 	cancel()
 	select {
-	case <-done:
+	case n := <-done:
+		if n != 0 {
+			t.Fatalf("a cancelled request was answered with %d body bytes", n)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a cancelled request kept waiting for the mock's delay")
 	}
