@@ -106,8 +106,10 @@ func (l *Location) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	upgrade := upgradeType(r)
 	if body != nil && r.ProtoMajor == 1 && upgrade == "" {
-		full, release, err := prebuffer(body, r.ContentLength)
-		defer release()
+		full, buf, err := prebuffer(body, r.ContentLength)
+		if buf != nil {
+			defer smallBodies.Put(buf)
+		}
 		if err != nil {
 			l.clientBodyFailed(w, r, err)
 			return
@@ -153,8 +155,8 @@ func (l *Location) attempt(w http.ResponseWriter, r *http.Request, ri *requestIn
 	switch {
 	case body != nil && body.full != nil:
 		// A small body read whole up front: every attempt can resend it.
-		out.Body = io.NopCloser(bytes.NewReader(*body.full))
-		out.ContentLength = int64(len(*body.full))
+		out.Body = io.NopCloser(bytes.NewReader(body.full))
+		out.ContentLength = int64(len(body.full))
 		out.TransferEncoding = nil
 	case body != nil:
 		ab = &attemptBody{b: body}
@@ -414,29 +416,28 @@ var smallBodies = sync.Pool{New: func() any { b := make([]byte, prebufferSize+1)
 // chunk size) is then refused with nothing sent to a target, the body goes
 // out with the head in one write and a known length, and a retry can resend
 // it. A body larger than prebufferSize keeps streaming: what was read is
-// replayed ahead of the rest. release returns the buffer to its pool once
-// the response is done.
-func prebuffer(b *bodyTracker, length int64) (full *[]byte, release func(), err error) {
-	release = func() {}
+// replayed ahead of the rest. full is the whole body when it fit; buf,
+// when not nil, is the pooled buffer that holds what was read, for the
+// caller to return to smallBodies once the response is done.
+func prebuffer(b *bodyTracker, length int64) (full []byte, buf *[]byte, err error) {
 	if length > prebufferSize {
-		return nil, release, nil
+		return nil, nil, nil
 	}
 	bp := smallBodies.Get().(*[]byte)
 	n, err := io.ReadFull(b.rc, *bp)
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		buf := (*bp)[:n]
-		return &buf, func() { smallBodies.Put(bp) }, nil
+		return (*bp)[:n], bp, nil // not nil, even when empty
 	case err != nil:
 		smallBodies.Put(bp)
-		return nil, release, err
+		return nil, nil, err
 	}
 	// Longer than it said or chunked and long: stream the rest after it.
 	b.rc = struct {
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader((*bp)[:n]), b.rc), b.rc}
-	return nil, func() { smallBodies.Put(bp) }, nil
+	return nil, bp, nil
 }
 
 // bodyTracker records how a request body read went, so a failed round trip
@@ -444,7 +445,7 @@ func prebuffer(b *bodyTracker, length int64) (full *[]byte, release func(), err 
 // a retry knows whether any of the body was consumed.
 type bodyTracker struct {
 	rc   io.ReadCloser
-	full *[]byte // the whole body, when prebuffer read it
+	full []byte // the whole body, when prebuffer read it (nil otherwise)
 	read atomic.Int64
 	mu   sync.Mutex
 	err  error
