@@ -33,7 +33,7 @@ func TestRealStore(t *testing.T) {
 	serverTLS, clientTLS := testTLS(t)
 	cp, err := controlplane.Start(t.Context(), controlplane.Options{
 		DataDir: dir, GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		TokensFile: tokens, AdminTLS: serverTLS,
+		AdminTokensFile: tokens, AdminTLS: serverTLS,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
