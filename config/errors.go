@@ -10,19 +10,20 @@ import (
 
 // FieldError is one problem in a configuration: the field it concerns, the
 // line of the source file it was read from (0 when unknown) and what is wrong.
+// Its JSON form is what the admin API and `pingapctl validate -o json` carry.
 type FieldError struct {
+	// File is the source file, when a config was read from several files
+	// (see Source.SetFile); empty otherwise.
+	File string `json:"file,omitempty"`
 	// Path names the object and field, e.g. "locations.api.path",
 	// "upstreams.api.addrs[1]" or "settings.trusted_proxies[0]". Object names
 	// that are not bare TOML keys are quoted: `upstreams."my api"`. Empty when
 	// the problem cannot be tied to a field (a syntax error).
-	Path string
+	Path string `json:"path,omitempty"`
 	// Line is the 1-based line in the source file, 0 when unknown.
-	Line int
+	Line int `json:"line,omitempty"`
 	// Msg says what is wrong.
-	Msg string
-	// File is the source file, when a config was read from several files
-	// (see Source.SetFile); empty otherwise.
-	File string
+	Msg string `json:"message"`
 }
 
 // Error renders the error as `path (line N): msg`, or `line N: msg` when

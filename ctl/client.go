@@ -94,10 +94,10 @@ func (e *APIError) Error() string {
 
 // apiErrorBody is the JSON of an error answer.
 type apiErrorBody struct {
-	Code           string      `json:"code"`
-	Message        string      `json:"message"`
-	Errors         []errorJSON `json:"errors"`
-	CurrentVersion uint64      `json:"current_version"`
+	Code           string           `json:"code"`
+	Message        string           `json:"message"`
+	Errors         config.ErrorList `json:"errors"`
+	CurrentVersion uint64           `json:"current_version"`
 }
 
 // newAPIError builds the error of a non-2xx answer.
@@ -115,10 +115,7 @@ func newAPIError(status int, body []byte) *APIError {
 		}
 		return e
 	}
-	e.Code, e.Message, e.CurrentVersion = b.Code, b.Message, b.CurrentVersion
-	for _, fe := range b.Errors {
-		e.Errors = append(e.Errors, &config.FieldError{File: fe.File, Path: fe.Path, Line: fe.Line, Msg: fe.Message})
-	}
+	e.Code, e.Message, e.CurrentVersion, e.Errors = b.Code, b.Message, b.CurrentVersion, b.Errors
 	return e
 }
 

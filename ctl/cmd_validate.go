@@ -17,18 +17,9 @@ func addFileFlag(cmd *cobra.Command, files *[]string) {
 
 // validationJSON is `validate -o json`'s output.
 type validationJSON struct {
-	Valid  bool        `json:"valid"`
-	Hash   string      `json:"hash,omitempty"`
-	Errors []errorJSON `json:"errors"`
-}
-
-// errorJSON is one validation error, as `validate -o json` prints it and
-// the admin API sends it in an invalid_config answer.
-type errorJSON struct {
-	File    string `json:"file,omitempty"`
-	Path    string `json:"path,omitempty"`
-	Line    int    `json:"line,omitempty"`
-	Message string `json:"message"`
+	Valid  bool             `json:"valid"`
+	Hash   string           `json:"hash,omitempty"`
+	Errors config.ErrorList `json:"errors"`
 }
 
 func (a *app) validateCmd() *cobra.Command {
@@ -73,15 +64,13 @@ func (a *app) validateJSON(files []string) error {
 	}
 	snap, src, err := config.Merge(inputs...)
 	err = config.Check(snap, src, err)
-	out := validationJSON{Valid: err == nil, Errors: []errorJSON{}}
+	out := validationJSON{Valid: err == nil, Errors: config.ErrorList{}}
 	var list config.ErrorList
 	switch {
 	case err == nil:
 		out.Hash = config.Hash(snap)
 	case errors.As(err, &list):
-		for _, e := range list {
-			out.Errors = append(out.Errors, errorJSON{File: e.File, Path: e.Path, Line: e.Line, Message: e.Msg})
-		}
+		out.Errors = list
 	default:
 		return err
 	}

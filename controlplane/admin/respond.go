@@ -30,17 +30,10 @@ const (
 // validation every error with its place, and for a conflict the current
 // version.
 type apiError struct {
-	Code           string       `json:"code"`
-	Message        string       `json:"message"`
-	Errors         []fieldError `json:"errors,omitempty"`
-	CurrentVersion *uint64      `json:"current_version,omitempty"`
-}
-
-type fieldError struct {
-	File    string `json:"file,omitempty"`
-	Path    string `json:"path,omitempty"`
-	Line    int    `json:"line,omitempty"`
-	Message string `json:"message"`
+	Code           string           `json:"code"`
+	Message        string           `json:"message"`
+	Errors         config.ErrorList `json:"errors,omitempty"`
+	CurrentVersion *uint64          `json:"current_version,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -62,9 +55,7 @@ func (a *API) writeError(w http.ResponseWriter, status int, body apiError, err e
 	var list config.ErrorList
 	if errors.As(err, &list) {
 		body.Message = fmt.Sprintf("the config is invalid: %d error(s)", len(list))
-		for _, e := range list {
-			body.Errors = append(body.Errors, fieldError{File: e.File, Path: e.Path, Line: e.Line, Message: e.Msg})
-		}
+		body.Errors = list
 	}
 	if status >= 500 {
 		a.opts.Logger.Error("admin API error", "code", body.Code, "err", err)
