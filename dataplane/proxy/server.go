@@ -52,6 +52,10 @@ func NewServer(name string, cfg *pb.Server, locations map[string]*Location, snap
 // Name is the server's name.
 func (s *Server) Name() string { return s.name }
 
+// MaxHeaderCount is the most request header fields the server accepts:
+// max_header_count, else DefaultMaxHeaderCount.
+func (s *Server) MaxHeaderCount() int { return s.maxHeaderCount }
+
 // ServeHTTP routes the request to its location.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n := headerCount(r.Header); n > s.maxHeaderCount {

@@ -349,10 +349,7 @@ func (rt *Runtime) buildServer(name string, snap *pb.Snapshot, trusted *proxy.Tr
 		TLS:               config.ServerTLS(cfg),
 		H2C:               cfg.GetEnabledH2() && !config.ServerTLS(cfg),
 		MaxConnections:    int(cfg.GetMaxConnections()),
-		MaxHeaderCount:    proxy.DefaultMaxHeaderCount,
-	}
-	if n := cfg.GetMaxHeaderCount(); n > 0 {
-		ls.MaxHeaderCount = int(n)
+		MaxHeaderCount:    h.MaxHeaderCount(),
 	}
 	if n := cfg.GetMaxHeaderSize(); n > 0 {
 		ls.MaxHeaderBytes = int(min(n, 1<<30))
