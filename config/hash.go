@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -112,4 +113,12 @@ func repairUTF8(m protoreflect.Message) {
 			repairUTF8(v.Message())
 		}
 	}
+}
+
+// Summary is the one-line description of a valid snapshot that `pingap
+// validate` and `pingapctl validate` print: its object counts and hash.
+func Summary(s *pb.Snapshot) string {
+	return fmt.Sprintf("%d servers, %d locations, %d upstreams, %d plugins, %d certificates (%s)",
+		len(s.GetServers()), len(s.GetLocations()), len(s.GetUpstreams()), len(s.GetPlugins()),
+		len(s.GetCertificates()), Hash(s))
 }

@@ -45,9 +45,7 @@ certificate files it names (read from this machine). Every error is printed as
 			if err != nil {
 				return err
 			}
-			a.outf("%s: ok: %d servers, %d locations, %d upstreams, %d plugins, %d certificates (%s)\n",
-				describeInputs(files, inputs), len(snap.GetServers()), len(snap.GetLocations()), len(snap.GetUpstreams()),
-				len(snap.GetPlugins()), len(snap.GetCertificates()), config.Hash(snap))
+			a.outf("%s: ok: %s\n", describeInputs(files, inputs), config.Summary(snap))
 			return nil
 		},
 	}

@@ -36,9 +36,7 @@ func ValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 				PrintErr(stderr, err)
 				return err
 			}
-			_, _ = fmt.Fprintf(stdout, "%s: ok: %d servers, %d locations, %d upstreams, %d plugins, %d certificates (%s)\n",
-				args[0], len(snap.GetServers()), len(snap.GetLocations()), len(snap.GetUpstreams()),
-				len(snap.GetPlugins()), len(snap.GetCertificates()), config.Hash(snap))
+			_, _ = fmt.Fprintf(stdout, "%s: ok: %s\n", args[0], config.Summary(snap))
 			return nil
 		},
 	}
