@@ -7,8 +7,8 @@ import (
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
-// csrfMinKeyLen is the shortest csrf key accepted, in bytes.
-const csrfMinKeyLen = 16
+// CSRFMinKeyLen is the shortest csrf key accepted, in bytes.
+const CSRFMinKeyLen = 16
 
 // checkCSRFPlugin validates a "csrf" plugin's options. Messages never
 // repeat the key.
@@ -22,9 +22,9 @@ func checkCSRFPlugin(v *validator, path string, p *pb.Plugin) {
 	}
 	switch k := c.GetKey(); {
 	case k == "":
-		v.fail(path+".key", "required: at least %d bytes", csrfMinKeyLen)
-	case len(k) < csrfMinKeyLen:
-		v.fail(path+".key", "too short: %d bytes, want at least %d", len(k), csrfMinKeyLen)
+		v.fail(path+".key", "required: at least %d bytes", CSRFMinKeyLen)
+	case len(k) < CSRFMinKeyLen:
+		v.fail(path+".key", "too short: %d bytes, want at least %d", len(k), CSRFMinKeyLen)
 	}
 	// Cookie names are RFC 9110 tokens too, so one check covers both uses.
 	if n := c.GetName(); n != "" && !ValidHeaderName(n) {

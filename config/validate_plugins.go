@@ -23,6 +23,12 @@ func PluginCategories() []string {
 	return out
 }
 
+// The sizes a request_id nanoid may have.
+const (
+	NanoIDMinSize = 8
+	NanoIDMaxSize = 64
+)
+
 // pluginChecks validate each category's options; a category without an
 // entry has nothing to check beyond the schema's types.
 var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
@@ -98,8 +104,8 @@ var pluginChecks = map[string]func(v *validator, path string, p *pb.Plugin){
 		if a := c.GetAlgorithm(); a != "" && a != "uuid" && a != "nanoid" {
 			v.fail(path+".algorithm", "%q is neither uuid nor nanoid", a)
 		}
-		if n := c.GetSize(); n != 0 && (n < 8 || n > 64) {
-			v.fail(path+".size", "%d is outside 8..64", n)
+		if n := c.GetSize(); n != 0 && (n < NanoIDMinSize || n > NanoIDMaxSize) {
+			v.fail(path+".size", "%d is outside %d..%d", n, NanoIDMinSize, NanoIDMaxSize)
 		}
 		if h := c.GetHeaderName(); h != "" && !ValidHeaderName(h) {
 			v.fail(path+".header_name", "%q is not a header name", h)

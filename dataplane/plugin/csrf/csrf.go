@@ -38,7 +38,7 @@ const DefaultName = "x-csrf-token"
 const DefaultTTL = time.Hour
 
 // MinKeyLen is the shortest key accepted, in bytes.
-const MinKeyLen = 16
+const MinKeyLen = config.CSRFMinKeyLen
 
 // idLen is the number of random bytes of a token's id.
 const idLen = 16

@@ -50,8 +50,8 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 		if size == 0 {
 			size = DefaultNanoidSize
 		}
-		if size < 8 || size > 64 {
-			return nil, fmt.Errorf("size: %d is outside 8..64", size)
+		if size < config.NanoIDMinSize || size > config.NanoIDMaxSize {
+			return nil, fmt.Errorf("size: %d is outside %d..%d", size, config.NanoIDMinSize, config.NanoIDMaxSize)
 		}
 		gen = func() string { return Nanoid(size) }
 	default:
