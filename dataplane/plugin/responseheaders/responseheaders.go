@@ -84,12 +84,11 @@ func New(_ plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, er
 		e.remove = append(e.remove, http.CanonicalHeaderKey(n))
 	}
 	for i, s := range c.GetRenameHeaders() {
-		from, to, ok := strings.Cut(s, ":")
-		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
-		if !ok || !config.ValidHeaderName(from) || !config.ValidHeaderName(to) {
-			return nil, fmt.Errorf("rename_headers[%d]: want \"Old:New\", got %q", i, s)
+		from, to, err := config.ParseHeaderRename(s)
+		if err != nil {
+			return nil, fmt.Errorf("rename_headers[%d]: %w", i, err)
 		}
-		e.rename = append(e.rename, [2]string{http.CanonicalHeaderKey(from), http.CanonicalHeaderKey(to)})
+		e.rename = append(e.rename, [2]string{from, to})
 	}
 	if c.GetOnRequest() {
 		return func(next http.Handler) http.Handler {
