@@ -43,6 +43,9 @@ type Options struct {
 	// Pprof serves net/http/pprof's profiles under /debug/pprof/ on the
 	// status port.
 	Pprof bool
+	// Level, when set, follows settings.log_level of each config applied
+	// (a config without log_level leaves it as it is: the command line's).
+	Level *slog.LevelVar
 }
 
 // DataPlane is a running proxy.
@@ -132,6 +135,12 @@ func (d *DataPlane) Apply(snap *pb.Snapshot) error {
 	}
 	rt := d.current.Load()
 	d.status.LastReloadError = ""
+	if l := snap.GetSettings().GetLogLevel(); l != "" && d.opts.Level != nil {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(l)); err == nil { // validated already
+			d.opts.Level.Set(level)
+		}
+	}
 	d.status.ConfigHash = rt.Hash()
 	d.status.ConfigName = snap.GetSettings().GetName()
 	d.status.AppliedAt = now
@@ -292,6 +301,18 @@ func (d *DataPlane) Addrs() map[string]string {
 		out[addr] = l.boundAddr()
 	}
 	return out
+}
+
+// Drain shuts the data plane down with the running config's grace period
+// (DefaultGracePeriod before any config) for in-flight requests.
+func (d *DataPlane) Drain() error {
+	grace := runtime.DefaultGracePeriod
+	if cur := d.Current(); cur != nil {
+		grace = cur.GracePeriod()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return d.Shutdown(ctx)
 }
 
 // Shutdown stops accepting, lets in-flight requests finish until ctx is

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pingap-go/pingap/internal/testbin"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/testbin"
 
 	"github.com/pingap-go/pingap/config"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
@@ -286,5 +288,34 @@ upstream = "dead"
 	}
 	if req, errs := dp.Counters(); req != 4 || errs != 1 {
 		t.Fatalf("Counters() = %d requests, %d errors; want 4, 1", req, errs)
+	}
+}
+
+// The log level follows settings.log_level of each config applied, in
+// file and fleet mode alike; a config without one keeps the level it has.
+func TestLogLevelFollowsConfig(t *testing.T) {
+	t.Parallel()
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn) // --log-level warn
+	dp := New(Options{Level: level})
+	t.Cleanup(func() { _ = dp.Drain() })
+	be, addr := backend(t, "one"), freePort(t)
+	if err := dp.Apply(snapshot(t, oneServer(addr, be, "/"))); err != nil {
+		t.Fatal(err)
+	}
+	if level.Level() != slog.LevelWarn {
+		t.Fatalf("a config without log_level changed the level to %v", level.Level())
+	}
+	if err := dp.Apply(snapshot(t, "[settings]\nlog_level = \"debug\"\n"+oneServer(addr, be, "/"))); err != nil {
+		t.Fatal(err)
+	}
+	if level.Level() != slog.LevelDebug {
+		t.Fatalf("level %v after a config with log_level = debug", level.Level())
+	}
+	if err := dp.Apply(snapshot(t, "[settings]\nlog_level = \"nope\"\n"+oneServer(addr, be, "/"))); err == nil {
+		t.Fatal("an invalid log_level applied")
+	}
+	if level.Level() != slog.LevelDebug {
+		t.Fatalf("a rejected config changed the level to %v", level.Level())
 	}
 }

@@ -9,14 +9,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pingap-go/pingap/dataplane"
 	"github.com/pingap-go/pingap/dataplane/agent"
 	"github.com/pingap-go/pingap/dataplane/plugin"
-	"github.com/pingap-go/pingap/dataplane/runtime"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
@@ -40,6 +40,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Pprof serves profiles on the status port.
 	Pprof bool
+	// Level, when set, follows settings.log_level of the configs applied.
+	Level *slog.LevelVar
 	// Ready, when set, is called with the data plane once it runs (before
 	// any config arrives).
 	Ready func(*dataplane.DataPlane, *agent.Agent)
@@ -65,7 +67,8 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins, Registry: opts.Registry, Pprof: opts.Pprof})
+	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins, Registry: opts.Registry, Pprof: opts.Pprof,
+		Level: opts.Level})
 	reports := &reporter{dp: dp}
 	ag := agent.New(applier{dp: dp}, agent.Options{
 		Addr: opts.Addr, TLS: opts.TLS, Token: opts.Token, Node: opts.Node,
@@ -87,13 +90,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("control-plane client stopped", "err", err)
 	}
-	grace := runtime.DefaultGracePeriod
-	if cur := dp.Current(); cur != nil {
-		grace = cur.GracePeriod()
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := dp.Shutdown(sctx); err != nil {
+	if err := dp.Drain(); err != nil {
 		log.Warn("shutdown cut in-flight requests short", "err", err)
 	}
 	return nil

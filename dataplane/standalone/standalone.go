@@ -6,15 +6,15 @@ package standalone
 import (
 	"context"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane"
 	"github.com/pingap-go/pingap/dataplane/filewatch"
 	"github.com/pingap-go/pingap/dataplane/plugin"
-	"github.com/pingap-go/pingap/dataplane/runtime"
 )
 
 // Options configure Run.
@@ -23,7 +23,7 @@ type Options struct {
 	Path string
 	// Logger receives all logs; nil discards.
 	Logger *slog.Logger
-	// Level, when set, follows settings.log_level of the applied config.
+	// Level, when set, follows settings.log_level of the configs applied.
 	Level *slog.LevelVar
 	// Plugins resolves plugin categories.
 	Plugins *plugin.Registry
@@ -46,12 +46,12 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins, Registry: opts.Registry, Pprof: opts.Pprof})
+	dp := dataplane.New(dataplane.Options{Logger: log, Plugins: opts.Plugins, Registry: opts.Registry, Pprof: opts.Pprof,
+		Level: opts.Level})
 	snap, src, err := config.Load(opts.Path)
 	if err != nil {
 		return err
 	}
-	setLevel(opts.Level, snap.GetSettings().GetLogLevel())
 	if err := dp.Apply(snap); err != nil {
 		_ = dp.Shutdown(context.Background())
 		return fmt.Errorf("config %s: %w", opts.Path, src.Annotate(err))
@@ -100,32 +100,14 @@ func reload(dp *dataplane.DataPlane, opts Options, log *slog.Logger) {
 		log.Error("config rejected, still serving the previous one", "path", opts.Path, "err", err)
 		return
 	}
-	setLevel(opts.Level, snap.GetSettings().GetLogLevel())
 }
 
 func shutdown(dp *dataplane.DataPlane, log *slog.Logger) error {
-	grace := runtime.DefaultGracePeriod
-	if cur := dp.Current(); cur != nil {
-		grace = cur.GracePeriod()
-	}
-	log.Info("shutting down", "grace_period", grace)
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
+	log.Info("shutting down")
 	start := time.Now()
-	if err := dp.Shutdown(ctx); err != nil {
+	if err := dp.Drain(); err != nil {
 		log.Warn("shutdown cut in-flight requests short", "err", err)
 	}
 	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// setLevel sets v to settings.log_level, which the validator allows to be
-// "" (info), debug, info, warn or error.
-func setLevel(v *slog.LevelVar, level string) {
-	if v == nil {
-		return
-	}
-	var l slog.Level // info, also for ""
-	_ = l.UnmarshalText([]byte(level))
-	v.Set(l)
 }

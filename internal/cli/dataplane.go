@@ -59,7 +59,7 @@ func DataplaneCmd(stderr io.Writer) *cobra.Command {
 			defer stop()
 			var err error
 			if f.controlPlane != "" {
-				err = runManaged(ctx, f, logger)
+				err = runManaged(ctx, f, logger, level)
 			} else {
 				err = runFile(ctx, f.path, logger, level, f.pprof)
 			}
@@ -106,7 +106,7 @@ func runFile(ctx context.Context, path string, logger *slog.Logger, level *slog.
 	})
 }
 
-func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger) error {
+func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger, level *slog.LevelVar) error {
 	node := &pb.Node{Id: f.nodeID, Cluster: f.cluster, Labels: map[string]string{}, BuildVersion: version.Version}
 	if node.Id == "" {
 		node.Id, _ = os.Hostname()
@@ -124,7 +124,7 @@ func runManaged(ctx context.Context, f dataplaneFlags, logger *slog.Logger) erro
 	}
 	return managed.Run(ctx, managed.Options{
 		Addr: f.controlPlane, Node: node, TLS: tlsCfg, Token: f.token, CacheDir: f.cacheDir,
-		Logger: logger, Plugins: builtin.Registry(), Registry: NewRegistry(), Pprof: f.pprof,
+		Logger: logger, Plugins: builtin.Registry(), Registry: NewRegistry(), Pprof: f.pprof, Level: level,
 	})
 }
 

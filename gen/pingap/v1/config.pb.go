@@ -142,7 +142,9 @@ type Settings struct {
 	// requests in flight to one target at peak: a connection returned to a
 	// full pool is closed and the next request dials again. Default: 512.
 	UpstreamKeepalivePoolSize uint32 `protobuf:"varint,5,opt,name=upstream_keepalive_pool_size,json=upstreamKeepalivePoolSize,proto3" json:"upstream_keepalive_pool_size,omitempty"`
-	// Log level of the data plane: debug, info, warn or error. Default: info.
+	// Log level of the data plane: debug, info, warn or error, applied with
+	// the config (file and fleet mode). Default: the --log-level it started
+	// with (info).
 	LogLevel string `protobuf:"bytes,6,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
 	// OpenTelemetry tracing. Default: off.
 	Tracing *Tracing `protobuf:"bytes,7,opt,name=tracing,proto3" json:"tracing,omitempty"`
