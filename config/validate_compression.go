@@ -124,3 +124,13 @@ func (m MediaTypes) Match(contentType string) bool {
 	}
 	return false
 }
+
+// IsGRPCContentType reports whether a Content-Type is gRPC's
+// ("application/grpc", "+proto" and the like, parameters allowed; any
+// case), which the proxy answers with gRPC statuses and which bodies are
+// never rewritten in.
+func IsGRPCContentType(ct string) bool {
+	const grpc = "application/grpc"
+	return len(ct) >= len(grpc) && strings.EqualFold(ct[:len(grpc)], grpc) &&
+		(len(ct) == len(grpc) || ct[len(grpc)] == '+' || ct[len(grpc)] == ';')
+}

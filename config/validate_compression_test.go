@@ -71,3 +71,15 @@ func TestMediaTypesMatchDoesNotAllocate(t *testing.T) {
 		t.Errorf("Match allocates %v times, want 0", n)
 	}
 }
+
+func TestIsGRPCContentType(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/grpc": true, "application/grpc+proto": true, "application/grpc;charset=utf-8": true,
+		"Application/GRPC": true, "application/grpc-web": false, "application/grpcx": false,
+		"application/json": false, "": false,
+	} {
+		if got := IsGRPCContentType(ct); got != want {
+			t.Errorf("IsGRPCContentType(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 // Short bodies of the responses the proxy produces itself. They never carry
@@ -41,8 +43,7 @@ var grpcCodes = map[int]int{
 // isGRPC reports whether r is a gRPC call, which must be answered with a
 // gRPC status rather than an HTTP error page.
 func isGRPC(r *http.Request) bool {
-	ct := r.Header.Get("Content-Type")
-	return strings.HasPrefix(ct, "application/grpc") && (len(ct) == 16 || ct[16] == '+' || ct[16] == ';')
+	return config.IsGRPCContentType(r.Header.Get("Content-Type"))
 }
 
 // WriteError answers r with status and a short plain-text body, or, for a

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin/internal/encoding"
 	"github.com/pingap-go/pingap/dataplane/plugin/internal/transform"
 )
@@ -89,7 +90,7 @@ func (w *responseWriter) decide(code int, first []byte) {
 		w.decideDecode(h, ce)
 		return
 	}
-	if ct := transform.ContentType(h, first); ct == "" || transform.IsGRPC(ct) || !w.c.types.Match(ct) || noTransform(h) {
+	if ct := transform.ContentType(h, first); ct == "" || config.IsGRPCContentType(ct) || !w.c.types.Match(ct) || noTransform(h) {
 		return
 	}
 	addVary(h)
@@ -126,7 +127,7 @@ func (w *responseWriter) decideDecode(h http.Header, ce string) {
 		return
 	}
 	target := ""
-	if ct := h.Get("Content-Type"); !transform.IsGRPC(ct) && w.c.types.Match(ct) {
+	if ct := h.Get("Content-Type"); !config.IsGRPCContentType(ct) && w.c.types.Match(ct) {
 		target = encoding.Negotiate(w.accept, w.c.offers)
 	}
 	if target == "" {

@@ -9,19 +9,14 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin/internal/encoding"
 )
 
 // Passes reports whether the exchange of r must pass untouched: a CONNECT
 // tunnel, an upgrade (WebSocket) or a gRPC call.
 func Passes(r *http.Request) bool {
-	return r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" || IsGRPC(r.Header.Get("Content-Type"))
-}
-
-// IsGRPC reports whether a Content-Type is gRPC's ("application/grpc",
-// "application/grpc+proto", ...), ignoring case.
-func IsGRPC(ct string) bool {
-	return len(ct) >= 16 && strings.EqualFold(ct[:16], "application/grpc")
+	return r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" || config.IsGRPCContentType(r.Header.Get("Content-Type"))
 }
 
 // Changeable reports whether a response with the final status code has a
