@@ -329,7 +329,7 @@ func (l *Location) outRequest(r *http.Request, ri *requestInfo, scheme string, t
 	}
 	h := out.Header
 	teTrailers := headerHasToken(h, "Te", "trailers")
-	removeHopHeaders(h)
+	RemoveHopHeaders(h)
 	delete(h, "Content-Length") // framing is the transport's, from out.ContentLength
 	if teTrailers {
 		h["Te"] = []string{"trailers"}
@@ -477,7 +477,7 @@ func (b *bodyTracker) failure() error {
 // respond copies the upstream response to the client, flushing as it goes
 // when the response is a stream.
 func (l *Location) respond(w http.ResponseWriter, r *http.Request, ri *requestInfo, resp *http.Response) {
-	removeHopHeaders(resp.Header)
+	RemoveHopHeaders(resp.Header)
 	dst := w.Header()
 	for k, vv := range resp.Header {
 		dst[k] = vv

@@ -25,9 +25,9 @@ var hopHeaders = [...]string{
 	"Upgrade",
 }
 
-// removeHopHeaders deletes hop-by-hop headers, including those named in
+// RemoveHopHeaders deletes hop-by-hop headers, including those named in
 // Connection, from h.
-func removeHopHeaders(h http.Header) {
+func RemoveHopHeaders(h http.Header) {
 	for _, v := range h["Connection"] {
 		for name := range strings.SplitSeq(v, ",") {
 			if name = textproto.TrimString(name); name != "" {

@@ -66,7 +66,7 @@ func TestRemoveHopHeaders(t *testing.T) {
 	h.Set("Te", "trailers")
 	h.Set("Proxy-Authorization", "Basic x")
 	h.Set("X-Keep", "yes")
-	removeHopHeaders(h)
+	RemoveHopHeaders(h)
 	if len(h) != 1 || h.Get("X-Keep") != "yes" {
 		t.Fatalf("after removal: %v, want only X-Keep", h)
 	}

@@ -63,7 +63,7 @@ func (l *Location) switchProtocols(w http.ResponseWriter, r *http.Request, resp 
 	if rec := observe.From(w); rec != nil {
 		rec.Status = http.StatusSwitchingProtocols
 	}
-	removeHopHeaders(resp.Header)
+	RemoveHopHeaders(resp.Header)
 	resp.Header["Connection"] = []string{"Upgrade"}
 	resp.Header["Upgrade"] = []string{want}
 	_ = conn.SetDeadline(time.Time{})

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pingap-go/pingap/dataplane/proxy"
 )
 
 // This file holds the HTTP caching rules (RFC 9111, and the conditional
@@ -295,26 +297,13 @@ func etagListMatches(list, etag string) bool {
 // notModifiedHeaders are the stored fields a 304 carries (RFC 9110 15.4.5).
 var notModifiedHeaders = [...]string{"Cache-Control", "Content-Location", "Date", "Etag", "Expires", "Last-Modified", "Vary"}
 
-// hopHeaders describe one connection (RFC 9110 7.6.1): never stored.
-var hopHeaders = [...]string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // storedHeader copies h for storing, without hop-by-hop fields (and those
 // named in Connection), Age (recomputed on every hit) and X-Cache. The
 // copy's value slices are clipped, so a writer appending to a served
 // header cannot reach the stored one.
 func storedHeader(h http.Header) http.Header {
 	out := h.Clone()
-	for _, v := range h["Connection"] {
-		for _, n := range strings.Split(v, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				delete(out, http.CanonicalHeaderKey(n))
-			}
-		}
-	}
-	for _, n := range hopHeaders {
-		delete(out, n)
-	}
+	proxy.RemoveHopHeaders(out)
 	delete(out, "Age")
 	delete(out, HeaderXCache)
 	return out
