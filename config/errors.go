@@ -226,6 +226,11 @@ func bareKey(s string) bool {
 	return true
 }
 
+// ObjectPath is the path of the object called name in section
+// ("servers", "locations", ...), its name quoted when it is not a bare
+// key, as the validator writes it and Source.Annotate finds it.
+func ObjectPath(section, name string) string { return joinPath(section, pathKey(name)) }
+
 // joinPath appends a field or object name to a path.
 func joinPath(path, key string) string {
 	if path == "" {

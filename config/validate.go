@@ -141,13 +141,13 @@ func (v *validator) run() {
 	v.settings(v.s.GetSettings())
 	v.checkServers()
 	for _, name := range v.locations {
-		v.location(joinPath("locations", pathKey(name)), v.s.GetLocations()[name])
+		v.location(ObjectPath("locations", name), v.s.GetLocations()[name])
 	}
 	for _, name := range v.upstreams {
-		v.upstream(joinPath("upstreams", pathKey(name)), v.s.GetUpstreams()[name])
+		v.upstream(ObjectPath("upstreams", name), v.s.GetUpstreams()[name])
 	}
 	for _, name := range v.plugins {
-		v.plugin(joinPath("plugins", pathKey(name)), v.s.GetPlugins()[name])
+		v.plugin(ObjectPath("plugins", name), v.s.GetPlugins()[name])
 	}
 	v.checkCertificates()
 }

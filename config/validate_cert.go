@@ -24,7 +24,7 @@ func (v *validator) checkCertificates() {
 	defaultCert := ""
 	for _, name := range v.certificates {
 		c := v.s.GetCertificates()[name]
-		path := joinPath("certificates", pathKey(name))
+		path := ObjectPath("certificates", name)
 		v.keyPair(path, c)
 		for i, d := range c.GetDomains() {
 			p := indexPath(path+".domains", i)

@@ -51,7 +51,7 @@ func (v *validator) checkServers() {
 	}
 	for _, name := range v.servers {
 		srv := v.s.GetServers()[name]
-		path := joinPath("servers", pathKey(name))
+		path := ObjectPath("servers", name)
 		used = v.listen(path, srv.GetAddr(), used)
 		v.reference(path+".locations", "location", srv.GetLocations(), v.locations)
 		v.reference(path+".plugins", "plugin", srv.GetPlugins(), v.plugins)

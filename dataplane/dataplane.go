@@ -191,7 +191,7 @@ func (d *DataPlane) apply(snap *pb.Snapshot) error {
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fail(config.ErrorList{{Path: "servers." + name + ".addr", Msg: err.Error()}})
+			return fail(config.ErrorList{{Path: config.ObjectPath("servers", name) + ".addr", Msg: err.Error()}})
 		}
 		fresh[addr] = ln
 	}

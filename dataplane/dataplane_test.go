@@ -319,3 +319,21 @@ func TestLogLevelFollowsConfig(t *testing.T) {
 		t.Fatalf("a rejected config changed the level to %v", level.Level())
 	}
 }
+
+// A busy port is reported at the server's path as the validator writes it
+// (a name that is not a bare key quoted), so the error finds its line.
+func TestBusyPortPathQuotesName(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dp := newDP(t)
+	cfg := strings.Replace(oneServer(busy.Addr().String(), backend(t, "one"), "/"), "[servers.s]", `[servers."edge.web"]`, 1)
+	err = dp.Apply(snapshot(t, cfg))
+	var list config.ErrorList
+	if !errors.As(err, &list) || len(list) != 1 || list[0].Path != `servers."edge.web".addr` {
+		t.Fatalf("error %v, want one at servers.\"edge.web\".addr", err)
+	}
+}
