@@ -4,14 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pingap-go/pingap/controlplane/discovery"
 	"github.com/pingap-go/pingap/controlplane/store"
+	"github.com/pingap-go/pingap/internal/telemetry"
 )
 
 // statsTimeout bounds the etcd reads of one scrape.
@@ -101,17 +100,6 @@ func (f *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 // net/http/pprof's profiles under /debug/pprof/.
 func metricsHandler(reg *prometheus.Registry, log *slog.Logger, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ErrorHandling:     promhttp.ContinueOnError,
-		EnableOpenMetrics: true,
-	}))
-	if withPprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
+	telemetry.HandleMetrics(mux, reg, log, withPprof)
 	return mux
 }

@@ -3,13 +3,11 @@ package dataplane
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/pingap-go/pingap/internal/telemetry"
 )
 
 // adminListener serves the status endpoints on settings.admin_addr.
@@ -93,15 +91,6 @@ func (d *DataPlane) AdminHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(d.Status())
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.opts.Registry, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn), EnableOpenMetrics: true,
-	}))
-	if d.opts.Pprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
+	telemetry.HandleMetrics(mux, d.opts.Registry, d.log, d.opts.Pprof)
 	return mux
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: starts demo backends and a data plane on examples/quickstart.toml.
+# `make run-file`: starts demo backends and a standalone data plane on examples/quickstart.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG="${CONFIG:-examples/quickstart.toml}"
