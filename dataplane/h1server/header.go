@@ -129,22 +129,6 @@ func forEachElement(v string, f func(string) bool) {
 	}
 }
 
-// hasToken reports whether any of the comma-separated lists in vv holds tok,
-// case-insensitively.
-func hasToken(vv []string, tok string) bool {
-	found := false
-	for _, v := range vv {
-		forEachElement(v, func(e string) bool {
-			found = strings.EqualFold(e, tok)
-			return !found
-		})
-		if found {
-			return true
-		}
-	}
-	return false
-}
-
 // validHost reports whether h may be a Host header value.
 func validHost(h string) bool {
 	for i := 0; i < len(h); i++ {

@@ -3,13 +3,16 @@ package h1server
 import (
 	"bufio"
 	"fmt"
-	"github.com/pingap-go/pingap/config"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 // bufferBeforeCommit is how much body a handler may write before the server
@@ -253,7 +256,7 @@ func (w *response) commit(final bool) {
 			w.closeAfter = true // HTTP/1.0: the body ends when the connection does
 		}
 	}
-	handlerClose := hasToken(h["Connection"], "close")
+	handlerClose := httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	if handlerClose || w.hd.close || c.srv.shuttingDown() || c.bodyBroken.Load() ||
 		status == http.StatusSwitchingProtocols {
 		w.closeAfter = true

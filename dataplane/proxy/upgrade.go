@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/pingap-go/pingap/dataplane/observe"
 )
 
@@ -30,14 +32,7 @@ func upgradeType(r *http.Request) string {
 // headerHasToken reports whether the comma-separated values of h[name]
 // hold token (case-insensitive). It does not allocate.
 func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h[name] {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
+	return httpguts.HeaderValuesContainsToken(h[name], token)
 }
 
 // switchProtocols completes an upgrade the target accepted (101): it sends

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Body framing of a request.
@@ -115,7 +117,7 @@ func (c *conn) writeHead(req *http.Request, plan bodyPlan) {
 			writeString(bw, "\r\n")
 		}
 	}
-	if req.Close && !hasToken(req.Header["Connection"], "close") {
+	if req.Close && !httpguts.HeaderValuesContainsToken(req.Header["Connection"], "close") {
 		writeString(bw, "Connection: close\r\n")
 	}
 	switch plan.mode {
@@ -316,19 +318,4 @@ func (c *conn) copyChunked(src io.Reader, trailer http.Header) (err error, srcEr
 	}
 	writeString(bw, "\r\n")
 	return nil, false
-}
-
-// hasToken reports whether a comma-separated header value list holds tok,
-// case-insensitively.
-func hasToken(values []string, tok string) bool {
-	for _, v := range values {
-		for v != "" {
-			var item string
-			item, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.Trim(item, " \t"), tok) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/pingap-go/pingap/config"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 const (
@@ -288,9 +291,9 @@ func frame(resp *http.Response, method string) (framing, error) {
 	var fr framing
 	conn := h["Connection"]
 	if resp.ProtoMinor == 0 {
-		fr.close = !hasToken(conn, "keep-alive")
+		fr.close = !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
 	} else {
-		fr.close = hasToken(conn, "close")
+		fr.close = httpguts.HeaderValuesContainsToken(conn, "close")
 	}
 	chunked := false
 	if te, ok := h["Transfer-Encoding"]; ok {
