@@ -7,6 +7,11 @@ import (
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
 
+// DefaultMaxHeaderCount is the most request header fields a server accepts
+// when it sets no max_header_count (HTTP/1 is refused by the server itself,
+// HTTP/2 by the proxy).
+const DefaultMaxHeaderCount = 100
+
 // Defaults of an upstream's outlier_detection fields.
 const (
 	DefaultConsecutiveFailures = 5

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/pingap-go/pingap/config"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -17,7 +19,7 @@ const (
 	// DefaultMaxHeaderBytes is the default Config.MaxHeaderBytes.
 	DefaultMaxHeaderBytes = 1 << 20
 	// DefaultMaxHeaderCount is the default Config.MaxHeaderCount.
-	DefaultMaxHeaderCount = 100
+	DefaultMaxHeaderCount = config.DefaultMaxHeaderCount
 )
 
 // Config configures a Server. The zero value of every field but Handler is

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/router"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -21,7 +22,7 @@ type Server struct {
 
 // DefaultMaxHeaderCount is the most request header fields accepted when a
 // server sets no max_header_count.
-const DefaultMaxHeaderCount = 100
+const DefaultMaxHeaderCount = config.DefaultMaxHeaderCount
 
 // NewServer compiles a server's routing table from its locations.
 // locations maps every location name of the snapshot to its compiled form.
