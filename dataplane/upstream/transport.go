@@ -21,6 +21,7 @@ const tcpKeepAlive = 30 * time.Second
 type transportConfig struct {
 	connect, read, idle, write time.Duration
 	poolSize                   int
+	maxConns                   int // per target; 0 is no limit
 	alpn                       string      // config.ALPNH1, ALPNH2, ALPNH2C or ALPNH2H1
 	tls                        *tls.Config // nil for plain TCP
 }
@@ -87,6 +88,7 @@ func newTransport(c transportConfig) roundTripper {
 			IdleTimeout:           c.idle,
 			WriteTimeout:          c.write,
 			MaxIdlePerTarget:      c.poolSize,
+			MaxConnsPerTarget:     c.maxConns,
 			TLSConfig:             c.tls,
 		})
 	}
@@ -126,6 +128,7 @@ func newStdTransport(c transportConfig) roundTripper {
 		Protocols:             &protocols,
 		MaxIdleConns:          0, // no limit across targets
 		MaxIdleConnsPerHost:   c.poolSize,
+		MaxConnsPerHost:       c.maxConns,
 		IdleConnTimeout:       c.idle,
 		ResponseHeaderTimeout: c.read,
 		ExpectContinueTimeout: time.Second,

@@ -197,3 +197,59 @@ func TestWriteDeadlineConn(t *testing.T) {
 		t.Fatalf("write without a reader: err = %v, want a timeout", err)
 	}
 }
+
+// max_connections caps the connections to a target, for HTTP/1.1 and
+// HTTP/2 (h2c) transports alike: concurrent requests beyond it wait for one
+// and are all served.
+func TestTransportMaxConnections(t *testing.T) {
+	t.Parallel()
+	for _, alpn := range []string{"", "h2c"} {
+		t.Run("alpn="+alpn, func(t *testing.T) {
+			t.Parallel()
+			var busy, peak atomic.Int64
+			release := make(chan struct{})
+			b := &backend{Server: httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				<-release
+				io.WriteString(w, "ok")
+			}))}
+			b.Config.Protocols = new(http.Protocols)
+			b.Config.Protocols.SetHTTP1(true)
+			b.Config.Protocols.SetUnencryptedHTTP2(true)
+			b.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				switch s {
+				case http.StateNew:
+					b.opened.Add(1)
+					if n := busy.Add(1); n > peak.Load() {
+						peak.Store(n)
+					}
+				case http.StateClosed, http.StateHijacked:
+					busy.Add(-1)
+				}
+			}
+			b.Start()
+			t.Cleanup(b.Close)
+			u := newUpstream(t, &pb.Upstream{Addrs: []string{b.addr()}, Alpn: alpn, MaxConnections: 2})
+			const n = 6
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					got, err := roundTrip(u, "/", nil)
+					if err == nil && got != "ok" {
+						err = errors.New("body " + got)
+					}
+					errs <- err
+				}()
+			}
+			eventually(t, "the first requests to arrive", func() bool { return b.opened.Load() >= 1 })
+			close(release)
+			for range n {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := b.opened.Load(); got > 2 {
+				t.Fatalf("%d connections opened to the target, want at most 2 (peak %d)", got, peak.Load())
+			}
+		})
+	}
+}

@@ -207,6 +207,7 @@ func parseTransportConfig(prefix string, cfg *pb.Upstream, defaultPool int) (tra
 	if tc.poolSize <= 0 {
 		tc.poolSize = DefaultPoolSize
 	}
+	tc.maxConns = int(cfg.GetMaxConnections())
 	return tc, nil
 }
 

@@ -815,6 +815,10 @@ type Upstream struct {
 	// Maximum idle keep-alive connections kept per target. Default:
 	// settings.upstream_keepalive_pool_size.
 	KeepalivePoolSize uint32 `protobuf:"varint,7,opt,name=keepalive_pool_size,json=keepalivePoolSize,proto3" json:"keepalive_pool_size,omitempty"`
+	// Most connections open to each target at once, idle, busy and being
+	// dialed (nginx's max_conns): a request that finds them all busy waits
+	// for one, within its own time limits. Zero means no limit. Default: 0.
+	MaxConnections uint32 `protobuf:"varint,19,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
 	// Protocol spoken to targets: "h1" (HTTP/1.1), "h2" (HTTP/2 over TLS),
 	// "h2c" (HTTP/2 without TLS, prior knowledge) or "h2h1" (TLS, HTTP/2 or
 	// HTTP/1.1 as ALPN decides). gRPC needs h2 or h2c. Default: h1.
@@ -934,6 +938,13 @@ func (x *Upstream) GetWriteTimeout() *durationpb.Duration {
 func (x *Upstream) GetKeepalivePoolSize() uint32 {
 	if x != nil {
 		return x.KeepalivePoolSize
+	}
+	return 0
+}
+
+func (x *Upstream) GetMaxConnections() uint32 {
+	if x != nil {
+		return x.MaxConnections
 	}
 	return 0
 }
@@ -3797,7 +3808,7 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\x06weight\x18\t \x01(\x05H\x00R\x06weight\x88\x01\x01\x12\x18\n" +
 	"\aplugins\x18\n" +
 	" \x03(\tR\apluginsB\t\n" +
-	"\a_weight\"\xbe\x06\n" +
+	"\a_weight\"\xe7\x06\n" +
 	"\bUpstream\x12\x14\n" +
 	"\x05addrs\x18\x01 \x03(\tR\x05addrs\x12\x12\n" +
 	"\x04algo\x18\x02 \x01(\tR\x04algo\x12H\n" +
@@ -3805,7 +3816,8 @@ const file_pingap_v1_config_proto_rawDesc = "" +
 	"\fread_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vreadTimeout\x12<\n" +
 	"\fidle_timeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12>\n" +
 	"\rwrite_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\fwriteTimeout\x12.\n" +
-	"\x13keepalive_pool_size\x18\a \x01(\rR\x11keepalivePoolSize\x12\x12\n" +
+	"\x13keepalive_pool_size\x18\a \x01(\rR\x11keepalivePoolSize\x12'\n" +
+	"\x0fmax_connections\x18\x13 \x01(\rR\x0emaxConnections\x12\x12\n" +
 	"\x04alpn\x18\b \x01(\tR\x04alpn\x12\x10\n" +
 	"\x03tls\x18\t \x01(\bR\x03tls\x12\x10\n" +
 	"\x03sni\x18\n" +
