@@ -21,7 +21,7 @@ const tcpKeepAlive = 30 * time.Second
 type transportConfig struct {
 	connect, read, idle, write time.Duration
 	poolSize                   int
-	maxConns                   int // per target; 0 is no limit
+	maxConns                   int         // per target; 0 is no limit
 	alpn                       string      // config.ALPNH1, ALPNH2, ALPNH2C or ALPNH2H1
 	tls                        *tls.Config // nil for plain TCP
 }
