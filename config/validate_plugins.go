@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"sort"
@@ -232,7 +233,22 @@ func RedirectStatus(code int) bool {
 
 // accessType checks an access-control plugin's type.
 func (v *validator) accessType(path, t string) {
-	if t != "" && t != "allow" && t != "deny" {
-		v.fail(path+".type", "%q is neither allow nor deny", t)
+	if _, err := ParseAccessType(t, "allow"); err != nil {
+		v.fail(path+".type", "%v", err)
 	}
+}
+
+// ParseAccessType parses an access list's type, "allow" or "deny" (empty
+// is def), for the restriction plugins and their validation.
+func ParseAccessType(t, def string) (deny bool, err error) {
+	if t == "" {
+		t = def
+	}
+	switch t {
+	case "allow":
+		return false, nil
+	case "deny":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is neither allow nor deny", t)
 }

@@ -179,20 +179,6 @@ func Answer(w http.ResponseWriter, status int, body string) {
 // Forbidden answers 403 with body.
 func Forbidden(w http.ResponseWriter, body string) { Answer(w, http.StatusForbidden, body) }
 
-// AllowDeny parses an access list's type: "allow" or "deny" (empty is def).
-func AllowDeny(t, def string) (deny bool, err error) {
-	if t == "" {
-		t = def
-	}
-	switch t {
-	case "allow":
-		return false, nil
-	case "deny":
-		return true, nil
-	}
-	return false, fmt.Errorf("type: %q is neither allow nor deny", t)
-}
-
 // OnHeaders wraps w so that edit runs on the response headers once, just
 // before they are written (by WriteHeader with a final status, or by the
 // first Write). The wrapper keeps http.Flusher, http.Hijacker and

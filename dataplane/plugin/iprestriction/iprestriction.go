@@ -27,9 +27,9 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 	if err != nil {
 		return nil, fmt.Errorf("ip_list%w", err)
 	}
-	deny, err := plugin.AllowDeny(c.GetType(), "allow")
+	deny, err := config.ParseAccessType(c.GetType(), "allow")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("type: %w", err)
 	}
 	body := c.GetMessage()
 	if body == "" {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/pingap-go/pingap/config"
 	"github.com/pingap-go/pingap/dataplane/plugin"
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 )
@@ -31,9 +32,9 @@ func New(ctx plugin.BuildContext, _ string, cfg *pb.Plugin) (plugin.Middleware, 
 		}
 		res = append(res, re)
 	}
-	deny, err := plugin.AllowDeny(c.GetType(), "deny")
+	deny, err := config.ParseAccessType(c.GetType(), "deny")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("type: %w", err)
 	}
 	body := c.GetMessage()
 	if body == "" {
