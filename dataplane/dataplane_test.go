@@ -278,7 +278,7 @@ max_retries = 0
 [locations.dead]
 path = "/dead"
 upstream = "dead"
-`, freePort(t))
+`, testbin.DeadAddr(t))
 	cfg = strings.Replace(cfg, `locations = ["l"]`, `locations = ["l", "dead"]`, 1)
 	if err := dp.Apply(snapshot(t, cfg)); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pingap-go/pingap/dataplane/plugin/builtin"
+	"github.com/pingap-go/pingap/internal/testbin"
 	"github.com/pingap-go/pingap/internal/testprom"
 )
 
@@ -22,7 +23,7 @@ func scrape(t *testing.T, admin string) testprom.Families {
 func TestMetricsEndpoint(t *testing.T) {
 	t.Parallel()
 	be := backend(t, "one")
-	addr, admin, dead := freePort(t), freePort(t), freePort(t)
+	addr, admin, dead := freePort(t), freePort(t), testbin.DeadAddr(t)
 	reg := prometheus.NewRegistry()
 	dp := newDPWith(t, Options{Registry: reg})
 	cfg := fmt.Sprintf("[settings]\nname = \"first\"\nadmin_addr = %q\n", admin) + oneServer(addr, be, "/ok") + fmt.Sprintf(`
@@ -32,7 +33,7 @@ max_retries = 1
 [locations.dead]
 path = "/dead"
 upstream = "dead"
-`, dead, freePort(t))
+`, dead, testbin.DeadAddr(t))
 	cfg = strings.Replace(cfg, `locations = ["l"]`, `locations = ["l", "dead"]`, 1)
 	if err := dp.Apply(snapshot(t, cfg)); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/pingap-go/pingap/internal/testbin"
 	"github.com/pingap-go/pingap/internal/testotlp"
 )
 
@@ -41,7 +42,7 @@ func TestTracingToOTLPReceiver(t *testing.T) {
 		_, _ = w.Write([]byte("ok"))
 	}))
 	t.Cleanup(be.Close)
-	addr, dead := freePort(t), freePort(t)
+	addr, dead := freePort(t), testbin.DeadAddr(t)
 	dp := newDP(t)
 	cfg := fmt.Sprintf(`
 [settings.tracing]

@@ -132,18 +132,6 @@ func listenAgain(addr string) (net.Listener, error) {
 	return nil, err
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 // testCert is a self-signed certificate for 127.0.0.1 and example.test.
 func testCert(tb testing.TB) (tls.Certificate, string) {
 	tb.Helper()

@@ -20,6 +20,7 @@ import (
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
 	"github.com/pingap-go/pingap/internal/syncbuf"
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 func TestParseHealthCheckUpstream(t *testing.T) {
@@ -82,8 +83,8 @@ func TestTCPChecker(t *testing.T) {
 		ok                bool
 	}{
 		{desc: "listening", check: "tcp://api", addr: up.addr, ok: true},
-		{desc: "refused", check: "tcp://api", addr: closedAddr(t)},
-		{desc: "port override", check: "tcp://api:" + strings.Split(up.addr, ":")[1], addr: closedAddr(t), ok: true},
+		{desc: "refused", check: "tcp://api", addr: testbin.DeadAddr(t)},
+		{desc: "port override", check: "tcp://api:" + strings.Split(up.addr, ":")[1], addr: testbin.DeadAddr(t), ok: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -144,7 +145,7 @@ func TestHTTPChecker(t *testing.T) {
 			want: seen{host: "api", uri: "/redirect", ua: "pingap-health-check"}, check: true},
 		{desc: "4xx", cfg: &pb.Upstream{Addrs: []string{plainAddr}, HealthCheck: "http://api/missing"}, err: "status 404"},
 		{desc: "5xx", cfg: &pb.Upstream{Addrs: []string{plainAddr}, HealthCheck: "http://api/fail"}, err: "status 503"},
-		{desc: "refused", cfg: &pb.Upstream{Addrs: []string{closedAddr(t)}, HealthCheck: "http://api/ok"}, err: "connection refused"},
+		{desc: "refused", cfg: &pb.Upstream{Addrs: []string{testbin.DeadAddr(t)}, HealthCheck: "http://api/ok"}, err: "connection refused"},
 		{desc: "http to tls port", cfg: &pb.Upstream{Addrs: []string{secureAddr}, HealthCheck: "http://api/ok"}, err: "status 400"},
 		{desc: "https skips verification", cfg: &pb.Upstream{Addrs: []string{secureAddr}, HealthCheck: "https://api/ok"}, ok: true,
 			want: seen{host: "api", uri: "/ok", ua: "pingap-health-check"}, check: true},
@@ -215,7 +216,7 @@ func TestGRPCChecker(t *testing.T) {
 		{desc: "service reused", cfg: &pb.Upstream{Addrs: []string{plain.addr}, HealthCheck: "grpc://api?service=svc&reuse=true"}},
 		{desc: "not serving", cfg: &pb.Upstream{Addrs: []string{plain.addr}, HealthCheck: "grpc://api?service=down"}, err: "status NOT_SERVING"},
 		{desc: "unknown service", cfg: &pb.Upstream{Addrs: []string{plain.addr}, HealthCheck: "grpc://api?service=nope"}, err: "NotFound"},
-		{desc: "refused", cfg: &pb.Upstream{Addrs: []string{closedAddr(t)}, HealthCheck: "grpc://api?connection_timeout=1s"}, err: "Unavailable"},
+		{desc: "refused", cfg: &pb.Upstream{Addrs: []string{testbin.DeadAddr(t)}, HealthCheck: "grpc://api?connection_timeout=1s"}, err: "Unavailable"},
 		{desc: "h2c to tls server", cfg: &pb.Upstream{Addrs: []string{secure.addr}, HealthCheck: "grpc://api?read_timeout=500ms"}, err: "Unavailable"},
 		{desc: "tls", cfg: &pb.Upstream{Addrs: []string{secure.addr}, HealthCheck: "grpc://api?service=svc", Tls: true}},
 		{desc: "tls verified", cfg: &pb.Upstream{Addrs: []string{secure.addr}, HealthCheck: "grpc://api", Sni: "example.test", VerifyCert: proto.Bool(true), CaCert: certPEM}},
@@ -431,9 +432,9 @@ func TestStartCloseGoroutines(t *testing.T) {
 	httpSrv := newBackend(t, func(http.ResponseWriter, *http.Request) {})
 	grpcSrv := newGRPCHealthServer(t, nil)
 	cfgs := []*pb.Upstream{
-		{Addrs: []string{tcpSrv.addr, closedAddr(t)}, HealthCheck: "tcp://api?check_frequency=5ms"},
-		{Addrs: []string{httpSrv.addr(), closedAddr(t)}, HealthCheck: "http://api/?check_frequency=5ms&reuse=true"},
-		{Addrs: []string{grpcSrv.addr, closedAddr(t)}, HealthCheck: "grpc://api?check_frequency=5ms&reuse=true&connection_timeout=100ms"},
+		{Addrs: []string{tcpSrv.addr, testbin.DeadAddr(t)}, HealthCheck: "tcp://api?check_frequency=5ms"},
+		{Addrs: []string{httpSrv.addr(), testbin.DeadAddr(t)}, HealthCheck: "http://api/?check_frequency=5ms&reuse=true"},
+		{Addrs: []string{grpcSrv.addr, testbin.DeadAddr(t)}, HealthCheck: "grpc://api?check_frequency=5ms&reuse=true&connection_timeout=100ms"},
 		{Addrs: []string{grpcSrv.addr}, HealthCheck: "grpc://api?check_frequency=5ms"},
 	}
 	time.Sleep(50 * time.Millisecond) // let the servers settle

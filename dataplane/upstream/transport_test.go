@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/pingap-go/pingap/gen/pingap/v1"
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 // backend is a loopback HTTP server that counts its connections.
@@ -132,7 +133,7 @@ func TestTransportReadTimeout(t *testing.T) {
 
 func TestTransportConnectionRefused(t *testing.T) {
 	t.Parallel()
-	u := newUpstream(t, &pb.Upstream{Addrs: []string{closedAddr(t)}})
+	u := newUpstream(t, &pb.Upstream{Addrs: []string{testbin.DeadAddr(t)}})
 	_, err := roundTrip(u, "/", nil)
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "dial" {

@@ -64,3 +64,26 @@ func FreeAddr(t testing.TB) string {
 		}
 	}
 }
+
+// DeadAddr returns a loopback "host:port" that refuses connections for the
+// whole test: the port belongs to a connected socket the test holds, so no
+// listener can take it (a FreeAddr may be taken by another test process
+// and then answer).
+func DeadAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close(); _ = server.Close() })
+	return client.LocalAddr().String()
+}

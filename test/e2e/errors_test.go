@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 // TestErrorAnswers checks the proxy's own answers: 413 for a body over
@@ -16,7 +18,7 @@ import (
 func TestErrorAnswers(t *testing.T) {
 	t.Parallel()
 	be := startBackend(t, "e", 1)
-	dead := freeAddr(t) // nothing listens here
+	dead := testbin.DeadAddr(t) // refuses connections
 	d := newDataplane(t)
 	listen := freeAddr(t)
 	d.write(d.settings() + serverTOML("main", listen, "small", "dead", "slow", "ok") + `

@@ -22,6 +22,8 @@ import (
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 // testServiceName is the full name of grpc.testing's TestService.
@@ -229,7 +231,7 @@ func TestGRPC(t *testing.T) {
 	be := startGRPCBackend(t)
 	ca := newCA(t, "e2e grpc ca")
 	cert := ca.issue("grpc", "grpc.test")
-	dead := freeAddr(t)
+	dead := testbin.DeadAddr(t)
 	d := newDataplane(t)
 	plain, secure, down := freeAddr(t), freeAddr(t), freeAddr(t)
 	d.write(d.settings() +

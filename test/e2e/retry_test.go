@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pingap-go/pingap/internal/testbin"
 )
 
 // TestRetries checks max_retries: a refused connection is retried on the
@@ -16,7 +18,7 @@ func TestRetries(t *testing.T) {
 	t.Parallel()
 	a := startLocal(t, codeBackend("A"), localOpts{})
 	b := startBackend(t, "b", 1)
-	dead := freeAddr(t)
+	dead := testbin.DeadAddr(t)
 	d := newDataplane(t)
 	listen := freeAddr(t)
 	const noOutlier = "[upstreams.%s.outlier_detection]\ndisabled = true\n\n"
